@@ -1,0 +1,33 @@
+# `make demo` and `make test` do all set-up on a fresh machine, then run.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: demo test bench speed lint clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH_PIN)" || $(PY) -m pip install --quiet "torch>=2.2"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m sknoisy demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+speed: $(VENV)/.installed
+	$(PY) benchmarks/speed.py
+
+lint: $(VENV)/.installed
+	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check sknoisy tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
