@@ -1,3 +1,29 @@
-"""sknoisy: scikit-learn classifiers that learn from noisily-labelled data."""
+"""sknoisy: scikit-learn classifiers that learn from noisily-labelled data.
+
+Estimators
+----------
+RobustLossClassifier
+    One network with a noise-robust loss; ``loss="ce"`` is the plain baseline.
+CoTeachingClassifier
+    Two networks teaching each other on their small-loss samples.
+
+Every estimator exposes ``fit``/``predict``/``predict_proba`` and, after fit,
+``label_quality_`` (per training row, higher = label more likely right),
+``label_issues_`` and ``noise_rate_``.
+
+Modules
+-------
+sknoisy.noise      label-noise simulation (``make_label_noise``)
+sknoisy.quality    label quality scores and label issues from predicted probabilities
+sknoisy.losses     robust per-sample losses as torch modules
+sknoisy.selection  schedules, small-loss selection, the loss mixture model
+sknoisy.modules    the default MLP
+"""
+
+from .coteaching import CoTeachingClassifier
+from .noise import make_label_noise
+from .robust import RobustLossClassifier
+
+__all__ = ["CoTeachingClassifier", "RobustLossClassifier", "make_label_noise"]
 
 __version__ = "0.1.0.dev0"

@@ -1,0 +1,216 @@
+"""The skorch side: in-memory tensor batches and the network trainer every method extends.
+
+Batches are ``(X, y, index)`` slices of tensors already on the training device, so no
+per-sample Python collation happens; the sample index lets a method keep per-sample state
+(losses, weights, soft targets) in device tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+
+from .quality import estimate_noise_rate, label_quality_scores
+
+__all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet"]
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Features, encoded labels and optional sample weights as tensors on one device."""
+
+    def __init__(self, X, y=None, sample_weight=None, device="cpu"):
+        self.X = to_tensor(X, device=device)
+        if self.X.is_floating_point() and self.X.dtype != torch.float32:
+            self.X = self.X.float()
+        self.y = None if y is None else to_tensor(y, device=device).long()
+        self.sample_weight = (
+            None if sample_weight is None else to_tensor(sample_weight, device=device).float()
+        )
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (None if self.y is None else self.y[i]), i
+
+
+class TensorBatchIterator:
+    """Yields ``(X[idx], y[idx], idx)`` for consecutive slices of a (shuffled) index.
+
+    Parameters
+    ----------
+    dataset : TensorDataset
+    batch_size : int
+    shuffle : bool, default=False
+    generator : torch.Generator or None
+        CPU generator for the permutation, so shuffling never touches global RNG state.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        data = self.dataset
+        n = len(data)
+        device = data.X.device
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator).to(device)
+        else:
+            order = torch.arange(n, device=device)
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            if self.shuffle:
+                yield data.X[idx], (None if data.y is None else data.y[idx]), idx
+            else:  # contiguous slices are views: no copy
+                stop = start + len(idx)
+                yield data.X[start:stop], (None if data.y is None else data.y[start:stop]), idx
+
+
+class NoisyLabelNet(NeuralNet):
+    """skorch ``NeuralNet`` for learning with noisy labels; one or two networks.
+
+    The criterion returns per-sample losses (``reduction="none"``). Each training batch
+    records its predicted class probabilities into ``epoch_proba_`` (indexed by the sample
+    index, so no extra pass over the data is needed) and their running sum over epochs is
+    kept. Methods override :meth:`compute_loss` (per-batch logic), ``on_epoch_begin`` /
+    ``on_epoch_end`` (per-epoch logic such as schedules and E-steps) and
+    :meth:`estimate_label_quality`.
+
+    A second network, when given as ``module2``, is registered the skorch way (as
+    ``module2_``): it moves with ``device``, follows train/eval mode and its parameters join
+    the optimizer. One optimizer over both networks is the same as two independent ones for
+    per-parameter optimizers such as Adam and SGD, and costs a single step call.
+
+    Inference returns class probabilities (``predict_nonlinearity`` is not applied).
+    """
+
+    def __init__(self, module, *args, module2=None, random_state=None, **kwargs):
+        # Set before NeuralNet.__init__ so that skorch treats it as a parameter, not as
+        # a component created outside ``initialize_module``.
+        self.module2 = module2
+        self.random_state = random_state
+        super().__init__(module, *args, **kwargs)
+
+    # -- components -------------------------------------------------------------------
+    def initialize_module(self):
+        super().initialize_module()
+        if self.module2 is not None:
+            self.module2_ = self.module2
+        return self
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorDataset):
+            return X
+        return TensorDataset(X, y, device=self.device)
+
+    def networks(self):
+        """The trained networks, in order."""
+        return [self.module_] + ([self.module2_] if self.module2 is not None else [])
+
+    # -- per-sample training state ----------------------------------------------------
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.train_labels_ = X.y
+        self.sample_weight_ = X.sample_weight
+        self.epoch_proba_ = None  # (n, K), allocated by the first batch
+        self.proba_sum_ = None
+        self.n_recorded_epochs_ = 0
+
+    def record_proba(self, index, proba):
+        """Store this batch's predicted probabilities for the per-epoch statistics."""
+        proba = proba.detach().float()
+        if self.epoch_proba_ is None:
+            n = len(self.train_labels_)
+            self.epoch_proba_ = torch.zeros(n, proba.shape[1], device=proba.device)
+            self.proba_sum_ = torch.zeros_like(self.epoch_proba_, dtype=torch.float64)
+        self.epoch_proba_[index] = proba
+
+    def mean_proba(self):
+        """Each training row's predicted probabilities averaged over the epochs so far."""
+        return (self.proba_sum_ / max(self.n_recorded_epochs_, 1)).cpu().numpy()
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+        if not bool(torch.isfinite(self.epoch_proba_).all()):
+            raise FloatingPointError(
+                f"the training loss became non-finite at epoch {len(self.history)}; lower "
+                "lr, scale the features (e.g. StandardScaler) or check the module"
+            )
+        self.proba_sum_ += self.epoch_proba_
+        self.n_recorded_epochs_ += 1
+        self.history.record(
+            "noise_rate", estimate_noise_rate(self.train_labels_.cpu().numpy(), self.mean_proba())
+        )
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        for module in self.networks():
+            if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
+                raise FloatingPointError(
+                    "the network's weights became non-finite during training; lower lr or "
+                    "scale the features (e.g. StandardScaler)"
+                )
+        self.estimate_label_quality()
+        # The training data and per-sample state are not kept in the fitted net.
+        del self.train_labels_, self.sample_weight_, self.epoch_proba_, self.proba_sum_
+
+    def estimate_label_quality(self):
+        """Set ``label_quality_`` and ``noise_rate_`` at the end of training.
+
+        By default, from the predicted probabilities averaged over the epochs, which keeps
+        the evidence of the epochs before a network memorises wrong labels:
+        ``label_quality_`` is the averaged probability of the given label, and
+        ``noise_rate_`` the median over epochs of the confident-learning estimate
+        (history column ``noise_rate``). The median discounts both the first epochs, where
+        an underfit network confuses everything, and the late ones, where it has
+        memorised wrong labels.
+        """
+        proba = self.mean_proba()
+        proba /= proba.sum(axis=1, keepdims=True)
+        self.label_quality_ = label_quality_scores(self.train_labels_.cpu().numpy(), proba)
+        self.noise_rate_ = float(np.median(self.history[:, "noise_rate"]))
+
+    # -- training ---------------------------------------------------------------------
+    def weighted_mean(self, losses, index, mask=None):
+        """Mean of per-sample losses over ``mask`` (all when None), weighted by
+        ``sample_weight`` when fit was given one.
+
+        Masks act as zero weights rather than by indexing, which would synchronise the
+        device with the host.
+        """
+        if self.sample_weight_ is None and mask is None:
+            return losses.mean()
+        weight = torch.ones_like(losses) if mask is None else mask.to(losses.dtype)
+        if self.sample_weight_ is not None:
+            weight = weight * self.sample_weight_[index]
+        return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
+
+    def compute_loss(self, X, y, index):
+        """Loss of one batch for one network: per-sample criterion, weighted mean."""
+        logits = self.module_(X)
+        self.record_proba(index, logits.softmax(dim=1))
+        return self.weighted_mean(self.criterion_(logits, y), index)
+
+    def train_step_single(self, batch, **fit_params):
+        X, y, index = batch
+        self._set_training(True)
+        loss = self.compute_loss(X, y, index)
+        loss.backward()
+        return {"loss": loss, "y_pred": None}
+
+    # -- inference --------------------------------------------------------------------
+    def infer_proba(self, X):
+        """Class probabilities of the inference network(s) for one batch."""
+        return torch.softmax(self.module_(X), dim=1)
+
+    def evaluation_step(self, batch, training=False):
+        self.check_is_fitted()
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.infer_proba(batch[0])

@@ -1,0 +1,88 @@
+"""Default network and access to the penultimate representation."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["MLP", "reset_parameters"]
+
+
+class MLP(nn.Module):
+    """Multi-layer perceptron used when no ``module`` is given.
+
+    Inputs of any shape ``(N, ...)`` are flattened per row, so the same network takes
+    tabular rows and small images alike.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features (product of the per-row input shape).
+    n_classes : int
+        Width of the output layer.
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Width of each hidden layer; ``()`` gives a linear model.
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer.
+
+    Attributes
+    ----------
+    features : torch.nn.Sequential
+        Everything up to the penultimate representation; methods that need the
+        representation (e.g. neighbour search) call ``module.features(X)``.
+    classifier : torch.nn.Linear
+        The output layer, producing one logit per class.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = MLP(n_features=4, n_classes=3, hidden_layer_sizes=(8,))
+    >>> net(torch.zeros(5, 4)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(self, n_features, n_classes, hidden_layer_sizes=(256, 256), dropout=0.0):
+        super().__init__()
+        layers = []
+        width = n_features
+        for size in hidden_layer_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        self.features = nn.Sequential(nn.Flatten(), *layers)
+        self.classifier = nn.Linear(width, n_classes)
+
+    def forward(self, X):
+        return self.classifier(self.features(X))
+
+
+def reset_parameters(module):
+    """Re-initialise every sub-module of ``module`` that knows how to, in place.
+
+    Used to give a user's module instance fresh weights drawn from the estimator's
+    ``random_state`` (and different weights for a second network).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The module to re-initialise.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The same module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lin = torch.nn.Linear(2, 2)
+    >>> _ = torch.nn.init.zeros_(lin.weight)
+    >>> bool(reset_parameters(lin).weight.abs().sum() > 0)
+    True
+    """
+    for sub in module.modules():
+        if callable(getattr(sub, "reset_parameters", None)):
+            sub.reset_parameters()
+    return module
+

@@ -1,0 +1,426 @@
+"""Model-agnostic label quality: arrays in, arrays out.
+
+The functions in this module work with *out-of-sample* predicted class
+probabilities from any model, for example::
+
+    pred_probs = cross_val_predict(clf, X, y, cv=5, method="predict_proba")
+
+Using in-sample probabilities (from a model fitted on the very rows being
+scored) makes every label look right, because the model has memorised it.
+
+Conventions
+-----------
+* ``labels`` are integer class indices ``0 .. K-1`` that index the columns of
+  ``pred_probs`` (shape ``(n, K)``, rows summing to one).
+* Label quality scores lie in ``[0, 1]``; **higher means the given label is
+  more likely to be right**.  This is the same direction as cleanlab's label
+  quality scores, so the lowest-scoring rows are the most suspicious.
+
+Functions
+---------
+label_quality_scores
+    One score per row (``"self_confidence"``, ``"normalized_margin"`` or
+    ``"confidence_weighted_entropy"``).
+confident_joint
+    The ``(K, K)`` confident joint of confident learning: counts of rows by
+    (given label, confidently predicted class).
+estimate_noise_rate
+    Fraction of wrong labels, estimated from the calibrated confident joint.
+find_label_issues
+    Boolean mask of suspicious rows, by expected noise rate or by threshold.
+rank_label_issues
+    Row indices ordered from most to least suspicious.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy.special import entr
+
+__all__ = [
+    "LABEL_QUALITY_METHODS",
+    "confident_joint",
+    "estimate_noise_rate",
+    "find_label_issues",
+    "label_quality_scores",
+    "rank_label_issues",
+]
+
+#: Names accepted by the ``method`` argument of :func:`label_quality_scores`.
+LABEL_QUALITY_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+
+_ROW_SUM_ATOL = 1e-4
+_ENTROPY_FLOOR = 1e-12
+# Slack when comparing a probability with a per-class threshold: a threshold is
+# a mean, and floating-point rounding can push the mean of identical values a
+# hair above each of them.
+_THRESHOLD_SLACK = 1e-9
+
+
+# --------------------------------------------------------------------------- #
+# Validation helpers
+# --------------------------------------------------------------------------- #
+def _check_pred_probs(pred_probs):
+    """Return ``pred_probs`` as a 2-D float array, or raise ``ValueError``."""
+    try:
+        p = np.asarray(pred_probs, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"pred_probs must be a numeric array; got {exc}") from exc
+    if p.ndim != 2:
+        raise ValueError(
+            f"pred_probs must be 2-D with shape (n_samples, n_classes); got ndim={p.ndim}"
+        )
+    if p.shape[1] < 1:
+        raise ValueError("pred_probs must have at least one column (class)")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("pred_probs must be finite (found NaN or inf)")
+    if np.any(p < 0):
+        raise ValueError("pred_probs must be non-negative (found negative entries)")
+    if p.shape[0] > 0:
+        sums = p.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_ATOL)
+        if bad.size:
+            raise ValueError(
+                f"pred_probs rows must sum to 1 (atol={_ROW_SUM_ATOL}); "
+                f"{bad.size} row(s) do not, e.g. row {bad[0]} sums to {sums[bad[0]]:.6g}"
+            )
+    return p
+
+
+def _check_labels(labels, pred_probs):
+    """Return ``labels`` as a 1-D int64 array consistent with ``pred_probs``."""
+    y = np.asarray(labels)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be 1-D; got ndim={y.ndim}")
+    if y.size == 0:
+        y = y.astype(np.int64)
+    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices; got dtype {y.dtype}")
+    n, k = pred_probs.shape
+    if y.shape[0] != n:
+        raise ValueError(
+            f"labels and pred_probs must have the same length; got {y.shape[0]} labels "
+            f"and {n} rows of pred_probs"
+        )
+    if y.size and (y.min() < 0 or y.max() >= k):
+        raise ValueError(
+            f"labels must lie in [0, {k}) (the columns of pred_probs); "
+            f"got values in [{y.min()}, {y.max()}]"
+        )
+    return y.astype(np.int64, copy=False)
+
+
+def _check_label_quality(label_quality):
+    """Return ``label_quality`` as a 1-D float array of finite values in [0, 1]."""
+    try:
+        q = np.asarray(label_quality, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"label_quality must be a numeric array; got {exc}") from exc
+    if q.ndim != 1:
+        raise ValueError(f"label_quality must be 1-D; got ndim={q.ndim}")
+    if not np.all(np.isfinite(q)):
+        raise ValueError("label_quality must be finite (found NaN or inf)")
+    if np.any((q < 0) | (q > 1)):
+        raise ValueError("label_quality must lie in [0, 1]")
+    return q
+
+
+def _check_unit_interval(value, name):
+    """Return ``value`` as a float in [0, 1], or raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number in [0, 1]; got {value!r}")
+    value = float(value)
+    if not (0.0 <= value <= 1.0):  # also rejects NaN
+        raise ValueError(f"{name} must be in [0, 1]; got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- #
+# Scores
+# --------------------------------------------------------------------------- #
+def label_quality_scores(labels, pred_probs, *, method="self_confidence"):
+    """Score how likely each given label is to be correct.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given (possibly noisy) labels as class indices ``0 .. K-1``.
+    pred_probs : array-like of float, shape (n_samples, K)
+        Out-of-sample predicted class probabilities; finite, non-negative,
+        each row summing to 1 (within ``1e-4``).
+    method : {"self_confidence", "normalized_margin", \
+"confidence_weighted_entropy"}, default="self_confidence"
+        How to score row ``i`` with given label ``y = labels[i]`` and
+        probabilities ``p = pred_probs[i]``:
+
+        ``"self_confidence"``
+            ``p[y]``.
+        ``"normalized_margin"``
+            ``(p[y] - max_{k != y} p[k] + 1) / 2``.  With a single class the
+            competing probability is taken as 0.
+        ``"confidence_weighted_entropy"``
+            ``s / (1 + s)`` with ``s = p[y] / H``, where
+            ``H = max(entropy(p) / log(K), 1e-12)`` is the normalised entropy
+            of the row (natural log, ``0 log 0 = 0``; ``H = 1e-12`` when
+            ``K == 1``).  The map ``s -> s / (1 + s)`` is strictly increasing,
+            so the ranking is that of ``p[y] / H``.  This *differs from
+            cleanlab's scaling* of its score of the same name, so the values
+            (not the idea) are specific to sknoisy.
+
+    Returns
+    -------
+    scores : ndarray of float, shape (n_samples,)
+        Scores in ``[0, 1]``; higher means the given label is more likely
+        right.  Values are clipped to ``[0, 1]`` to absorb the allowed
+        row-sum tolerance.
+
+    Raises
+    ------
+    ValueError
+        If ``pred_probs`` is not 2-D, not finite, has negative entries or rows
+        that do not sum to 1; if ``labels`` is not a 1-D integer array of
+        values in ``[0, K)`` with one entry per row; or if ``method`` is
+        unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.7, 0.2, 0.1],
+    ...               [0.1, 0.3, 0.6]])
+    >>> y = np.array([0, 1])
+    >>> label_quality_scores(y, p).tolist()
+    [0.7, 0.3]
+    >>> label_quality_scores(y, p, method="normalized_margin").round(3).tolist()
+    [0.75, 0.35]
+    >>> s = label_quality_scores(y, p, method="confidence_weighted_entropy")
+    >>> bool(s[0] > s[1])
+    True
+    """
+    p = _check_pred_probs(pred_probs)
+    y = _check_labels(labels, p)
+    if method not in LABEL_QUALITY_METHODS:
+        raise ValueError(
+            f"unknown method {method!r}; valid methods are "
+            + ", ".join(repr(m) for m in LABEL_QUALITY_METHODS)
+        )
+    n, k = p.shape
+    rows = np.arange(n)
+    p_y = p[rows, y]
+
+    if method == "self_confidence":
+        scores = p_y
+    elif method == "normalized_margin":
+        others = p.copy()
+        others[rows, y] = -np.inf
+        best_other = others.max(axis=1) if k > 1 else np.zeros(n)
+        scores = (p_y - best_other + 1.0) / 2.0
+    else:  # confidence_weighted_entropy
+        if k > 1:
+            h_norm = entr(p).sum(axis=1) / np.log(k)
+        else:
+            h_norm = np.zeros(n)
+        h_norm = np.maximum(h_norm, _ENTROPY_FLOOR)
+        s = p_y / h_norm
+        scores = s / (1.0 + s)
+    return np.clip(scores, 0.0, 1.0).astype(float, copy=False)
+
+
+# --------------------------------------------------------------------------- #
+# Confident learning
+# --------------------------------------------------------------------------- #
+def confident_joint(labels, pred_probs, calibrate=True):
+    """Count rows by (given label, confidently predicted class).
+
+    For each class ``k`` the threshold ``t_k`` is the mean of
+    ``pred_probs[i, k]`` over the rows whose given label is ``k``.  Row ``i``
+    is *confidently class j* when ``pred_probs[i, j] >= t_j``; if several
+    classes qualify, the one with the largest probability is used (lowest
+    index on ties).  Rows confident in no class are left out.  A class with no
+    labelled rows has no threshold, so no row is ever confidently that class
+    and its row of the joint is all zeros.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given (possibly noisy) labels as class indices ``0 .. K-1``.
+    pred_probs : array-like of float, shape (n_samples, K)
+        Out-of-sample predicted class probabilities (validated as in
+        :func:`label_quality_scores`).
+    calibrate : bool, default=True
+        If True, rescale each row so that it sums to the number of rows
+        carrying that given label (rows whose class has no labelled rows stay
+        zero).  The calibrated joint then sums to ``n_samples``.
+
+    Returns
+    -------
+    joint : ndarray, shape (K, K)
+        ``joint[given, confident]``.  Integer counts (``int64``) when
+        ``calibrate=False``; ``float64`` when ``calibrate=True``.  Never
+        contains NaN.
+
+    Notes
+    -----
+    Comparisons with a threshold allow a slack of ``1e-9`` so that floating
+    point rounding in the mean cannot exclude rows whose probability equals
+    the threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.9, 0.1],
+    ...               [0.9, 0.1],
+    ...               [0.2, 0.8],
+    ...               [0.9, 0.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> confident_joint(y, p, calibrate=False).tolist()
+    [[2, 0], [1, 1]]
+    >>> confident_joint(y, p).tolist()
+    [[2.0, 0.0], [1.0, 1.0]]
+    """
+    p = _check_pred_probs(pred_probs)
+    y = _check_labels(labels, p)
+    n, k = p.shape
+    counts = np.bincount(y, minlength=k)
+
+    # Per-class thresholds; classes with no labelled rows get +inf, so they
+    # can never be chosen.
+    sums = np.zeros(k)
+    np.add.at(sums, y, p[np.arange(n), y])
+    has_rows = counts > 0
+    thresholds = np.full(k, np.inf)
+    thresholds[has_rows] = sums[has_rows] / counts[has_rows]
+
+    confident = p >= thresholds - _THRESHOLD_SLACK
+    any_conf = confident.any(axis=1)
+    masked = np.where(confident, p, -np.inf)
+    pred = masked.argmax(axis=1)
+
+    joint = np.zeros((k, k), dtype=np.int64)
+    np.add.at(joint, (y[any_conf], pred[any_conf]), 1)
+    if not calibrate:
+        return joint
+
+    row_sums = joint.sum(axis=1)
+    cal = np.zeros((k, k), dtype=float)
+    ok = row_sums > 0
+    cal[ok] = joint[ok] / row_sums[ok, None] * counts[ok, None]
+    return cal
+
+
+def estimate_noise_rate(labels, pred_probs):
+    """Estimate the fraction of wrong labels by confident learning.
+
+    The estimate is the off-diagonal mass of the calibrated confident joint
+    (see :func:`confident_joint`) divided by its total.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given (possibly noisy) labels as class indices ``0 .. K-1``.
+    pred_probs : array-like of float, shape (n_samples, K)
+        Out-of-sample predicted class probabilities.
+
+    Returns
+    -------
+    noise_rate : float
+        Estimated fraction of rows whose given label is wrong, in ``[0, 1]``.
+        ``0.0`` for empty input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.9, 0.1],
+    ...               [0.9, 0.1],
+    ...               [0.2, 0.8],
+    ...               [0.9, 0.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> estimate_noise_rate(y, p)
+    0.25
+    """
+    joint = confident_joint(labels, pred_probs, calibrate=True)
+    total = joint.sum()
+    if total <= 0:
+        return 0.0
+    off_diagonal = total - np.trace(joint)
+    return float(np.clip(off_diagonal / total, 0.0, 1.0))
+
+
+# --------------------------------------------------------------------------- #
+# Finding and ranking issues
+# --------------------------------------------------------------------------- #
+def find_label_issues(label_quality, noise_rate=None, *, threshold=None):
+    """Flag the rows whose labels look wrong.
+
+    Exactly one of ``noise_rate`` and ``threshold`` must be given.
+
+    Parameters
+    ----------
+    label_quality : array-like of float, shape (n_samples,)
+        Label quality scores in ``[0, 1]`` (higher = label more likely
+        right), e.g. from :func:`label_quality_scores`.
+    noise_rate : float in [0, 1], optional
+        Flag the ``round(noise_rate * n_samples)`` rows with the lowest
+        quality (Python's ``round``, i.e. halves go to the even integer).
+        Ties are broken by a stable sort: among equal scores the lower index
+        is flagged first.  :func:`estimate_noise_rate` gives a data-driven
+        value.
+    threshold : float in [0, 1], keyword-only, optional
+        Flag the rows with ``label_quality < threshold``.
+
+    Returns
+    -------
+    is_issue : ndarray of bool, shape (n_samples,)
+        True for the flagged rows.
+
+    Raises
+    ------
+    ValueError
+        If both or neither of ``noise_rate`` and ``threshold`` are given, if
+        either is not a real number in ``[0, 1]``, or if ``label_quality`` is
+        not a 1-D array of finite values in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> q = [0.9, 0.2, 0.5, 0.2]
+    >>> find_label_issues(q, 0.25).tolist()
+    [False, True, False, False]
+    >>> find_label_issues(q, threshold=0.6).tolist()
+    [False, True, True, True]
+    """
+    q = _check_label_quality(label_quality)
+    if (noise_rate is None) == (threshold is None):
+        raise ValueError("give exactly one of noise_rate and threshold")
+    is_issue = np.zeros(q.shape[0], dtype=bool)
+    if threshold is not None:
+        t = _check_unit_interval(threshold, "threshold")
+        is_issue[q < t] = True
+        return is_issue
+    rate = _check_unit_interval(noise_rate, "noise_rate")
+    n_issues = min(int(round(rate * q.shape[0])), q.shape[0])
+    is_issue[np.argsort(q, kind="stable")[:n_issues]] = True
+    return is_issue
+
+
+def rank_label_issues(label_quality):
+    """Order rows from most to least suspicious.
+
+    Parameters
+    ----------
+    label_quality : array-like of float, shape (n_samples,)
+        Label quality scores in ``[0, 1]`` (higher = label more likely right).
+
+    Returns
+    -------
+    order : ndarray of int, shape (n_samples,)
+        Row indices sorted by increasing quality; ties keep index order
+        (stable sort).
+
+    Examples
+    --------
+    >>> rank_label_issues([0.9, 0.2, 0.5, 0.2]).tolist()
+    [1, 3, 2, 0]
+    """
+    q = _check_label_quality(label_quality)
+    return np.argsort(q, kind="stable")
