@@ -284,7 +284,9 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             )
         if isinstance(self.module, torch.nn.Module):
             if params:
-                raise ValueError("module_params are only used with a module class, not an instance")
+                raise ValueError(
+                    "module_params are only used with a module class, not an instance"
+                )
             return reset_parameters(copy.deepcopy(self.module))
         if isinstance(self.module, type) and issubclass(self.module, torch.nn.Module):
             return self.module(**params)

@@ -191,7 +191,9 @@ class CoTeachingClassifier(BaseNoisyClassifier):
     def _net_params(self):
         if not (isinstance(self.forget_rate, str) and self.forget_rate == "auto"):
             if not isinstance(self.forget_rate, numbers.Real):
-                raise ValueError(f"forget_rate must be 'auto' or a float, got {self.forget_rate!r}")
+                raise ValueError(
+                    f"forget_rate must be 'auto' or a float, got {self.forget_rate!r}"
+                )
             _check_number(self.forget_rate, "forget_rate", low=0, high=1)
             if self.forget_rate >= 1:
                 raise ValueError(f"forget_rate must be in [0, 1), got {self.forget_rate!r}")

@@ -1,4 +1,4 @@
-"""Pieces several methods share: schedules, small-loss selection, the loss mixture model.
+"""Pieces several methods share: schedules and small-loss selection.
 
 Every function here is plain array code (NumPy or torch) with no estimator state, so each
 method file can read like its paper's algorithm box.
@@ -7,18 +7,14 @@ method file can read like its paper's algorithm box.
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
 
 __all__ = [
     "resolve_epochs",
     "forget_rate_schedule",
     "small_loss_mask",
-    "loss_gmm_clean_posterior",
 ]
 
 
@@ -119,54 +115,3 @@ def small_loss_mask(losses, forget_rate):
     mask[torch.topk(losses, n_keep, largest=False, sorted=False).indices] = True
     return mask
 
-
-def loss_gmm_clean_posterior(losses, random_state=None):
-    """Posterior of the low-loss component of a two-Gaussian mixture over per-sample losses.
-
-    The losses are min-max normalised first (as DivideMix does) so that the mixture's
-    regularisation means the same on any loss scale.
-
-    Parameters
-    ----------
-    losses : array-like of shape (n,)
-        Per-sample losses (any finite scale).
-    random_state : int, RandomState or None
-        Seeds the mixture's initialisation.
-
-    Returns
-    -------
-    clean_posterior : ndarray of shape (n,)
-        P(clean | loss) in [0, 1]; all ones when the losses are (almost) all equal,
-        since nothing then tells samples apart.
-    noise_rate : float
-        Estimated fraction of wrong labels, the mean of ``1 - clean_posterior``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> losses = np.r_[rng.normal(0.2, 0.05, 80), rng.normal(2.0, 0.3, 20)]
-    >>> post, rate = loss_gmm_clean_posterior(losses, random_state=0)
-    >>> round(rate, 2)
-    0.2
-    """
-    losses = np.asarray(losses, dtype=np.float64).ravel()
-    if not np.all(np.isfinite(losses)):
-        raise ValueError("per-sample losses contain NaN or infinity")
-    span = losses.max() - losses.min() if losses.size else 0.0
-    if losses.size < 4 or span < 1e-8:
-        return np.ones_like(losses), 0.0
-    scaled = ((losses - losses.min()) / span).reshape(-1, 1)
-    gmm = GaussianMixture(
-        n_components=2, max_iter=20, tol=1e-3, reg_covar=5e-4, random_state=random_state
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gmm.fit(scaled)
-    posterior = gmm.predict_proba(scaled)[:, int(np.argmin(gmm.means_.ravel()))]
-    # A Gaussian's tail can make the low-loss component win again at the far right;
-    # cleanness must not increase with the loss.
-    order = np.argsort(scaled.ravel(), kind="stable")
-    posterior[order] = np.minimum.accumulate(posterior[order])
-    posterior = np.clip(posterior, 0.0, 1.0)
-    return posterior, float(np.mean(1.0 - posterior))
