@@ -1,0 +1,265 @@
+"""Behaviour shared by every estimator: labels, modules, errors, seeds, weights, state."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from sklearn.datasets import make_classification
+from sklearn.metrics import roc_auc_score
+
+from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
+
+ESTIMATORS = [RobustLossClassifier, CoTeachingClassifier]
+FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small():
+    X, y = make_classification(
+        n_samples=240, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "labels", [np.array(["cat", "dog", "eel"]), np.array([3, 7, 42]), np.array([-1.0, 0.0, 2.0])]
+)
+def test_any_label_type(Estimator, labels, small):
+    X, y = small
+    y_labels = labels[y]
+    clf = Estimator(**FAST).fit(X, y_labels)
+    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
+    assert set(clf.predict(X)) <= set(labels)
+    assert clf.predict(X).dtype == y_labels.dtype
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    # Columns follow classes_: the predicted label is the argmax column's class.
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_fitted_noise_attributes(Estimator, small):
+    X, y = small
+    clf = Estimator(**FAST).fit(X, y)
+    assert clf.label_quality_.shape == (len(X),)
+    assert np.all((clf.label_quality_ >= 0) & (clf.label_quality_ <= 1))
+    assert clf.label_issues_.dtype == bool
+    assert 0.0 <= clf.noise_rate_ <= 1.0
+    assert clf.label_issues_.sum() == round(clf.noise_rate_ * len(X))
+    # The flagged rows are the lowest-quality ones.
+    if clf.label_issues_.any() and not clf.label_issues_.all():
+        assert clf.label_quality_[clf.label_issues_].max() <= (
+            clf.label_quality_[~clf.label_issues_].min()
+        )
+    assert clf.n_iter_ == 3 and len(clf.history_) == 3
+    assert "noise_rate" in clf.history_[-1]
+
+
+class SmallCNN(torch.nn.Module):
+    def __init__(self, n_classes=3, channels=4):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, channels, 3, padding=1)
+        self.head = torch.nn.Linear(channels * 8 * 8, n_classes)
+
+    def forward(self, X):
+        return self.head(torch.relu(self.conv(X)).flatten(1))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_custom_module_class_on_images(Estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 1, 8, 8)).astype(np.float32)
+    y = np.repeat([0, 1, 2], 30)
+    X[y == 1, :, :4] += 2.0
+    X[y == 2, :, 4:] += 2.0
+    clf = Estimator(module=SmallCNN, module_params={"channels": 2}, **FAST).fit(X, y)
+    assert clf.n_features_in_ == 1
+    assert isinstance(clf.net_.module_, SmallCNN)
+    assert clf.predict_proba(X).shape == (90, 3)
+
+
+def test_module_instance_is_a_template(small):
+    X, y = small
+    template = torch.nn.Sequential(torch.nn.Linear(8, 3))
+    before = template[0].weight.detach().clone()
+    clf = CoTeachingClassifier(module=template, **FAST).fit(X, y)
+    # The user's instance is neither trained nor shared; the two networks differ.
+    torch.testing.assert_close(template[0].weight, before)
+    w1, w2 = clf.net_.module_[0].weight, clf.net_.module2_[0].weight
+    assert clf.net_.module_ is not template and not torch.equal(w1, w2)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_module_output_width_must_match_classes(Estimator, small):
+    X, y = small
+    with pytest.raises(ValueError, match=r"output must have shape .* 3 classes.*got \(2, 5\)"):
+        Estimator(module=torch.nn.Linear, module_params={"in_features": 8, "out_features": 5},
+                  **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_module_failing_on_input_is_reported(Estimator, small):
+    X, y = small
+    with pytest.raises(ValueError, match=r"module failed on input rows of shape \(8,\)"):
+        Estimator(module=torch.nn.Linear, module_params={"in_features": 5, "out_features": 3},
+                  **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_bad_input_errors(Estimator, small):
+    X, y = small
+    X_nan = X.copy()
+    X_nan[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        Estimator(**FAST).fit(X_nan, y)
+    X_inf = X.copy()
+    X_inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        Estimator(**FAST).fit(X_inf, y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        Estimator(**FAST).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        Estimator(**FAST).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="sample_weight has shape"):
+        Estimator(**FAST).fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="non-negative"):
+        Estimator(**FAST).fit(X, y, sample_weight=-np.ones(len(X)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_epochs=0), "max_epochs must be in"),
+        (dict(batch_size=0), "batch_size must be in"),
+        (dict(lr=0.0), "lr must be in"),
+        (dict(dropout=1.0), "dropout must be in"),
+        (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
+        (dict(optimizer="lbfgs"), "optimizer must be one of"),
+        (dict(device="tpu9"), "device must be"),
+        (dict(forget_rate=1.0), "forget_rate must be in"),
+        (dict(forget_rate="half"), "forget_rate must be 'auto'"),
+        (dict(inference="both"), "inference must be"),
+        (dict(num_gradual=1.5), "num_gradual"),
+    ],
+)
+def test_bad_parameters_are_named(params, match, small):
+    X, y = small
+    with pytest.raises(ValueError, match=match):
+        CoTeachingClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_unknown_loss_is_named(small):
+    X, y = small
+    with pytest.raises(ValueError, match="loss must be one of"):
+        RobustLossClassifier("hinge", **FAST).fit(X, y)
+
+
+class _PoisonAfter(torch.nn.Module):
+    """A linear model whose training output turns to NaN from its 20th training call."""
+
+    def __init__(self, n_in=8, n_out=3):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_in, n_out)
+        self.calls = 0
+
+    def forward(self, X):
+        out = self.linear(X)
+        if self.training:
+            self.calls += 1
+            if self.calls >= 20:
+                out = out * float("nan")
+        return out
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_non_finite_loss_names_the_epoch(Estimator, small):
+    X, y = small  # 240 rows, batch 128: two batches an epoch, NaN from epoch 10
+    with pytest.raises(FloatingPointError, match="non-finite at epoch 10"):
+        Estimator(module=_PoisonAfter, **{**FAST, "max_epochs": 20}).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_same_seed_same_predictions_and_global_rng_untouched(Estimator, small):
+    X, y = small
+    torch.manual_seed(123)
+    np.random.seed(123)
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()
+    a = Estimator(**{**FAST, "dropout": 0.2}).fit(X, y)
+    b = Estimator(**{**FAST, "dropout": 0.2}).fit(X, y)
+    torch.testing.assert_close(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state[1])
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.label_quality_, b.label_quality_)
+    c = Estimator(**{**FAST, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_sample_weight_zero_on_wrong_labels_recovers_clean_accuracy():
+    X, y = make_classification(
+        n_samples=1500, n_features=20, n_informative=10, n_classes=4, random_state=0
+    )
+    X_test, y_test = X[1000:], y[1000:]
+    X, y = X[:1000], y[:1000]
+    y_noisy = make_label_noise(y, "pairflip", 0.4, random_state=0)
+    params = dict(max_epochs=30, hidden_layer_sizes=(64,), random_state=0)
+    plain = RobustLossClassifier(**params).fit(X, y_noisy)
+    weighted = RobustLossClassifier(**params).fit(
+        X, y_noisy, sample_weight=(y_noisy == y).astype(float)
+    )
+    assert weighted.score(X_test, y_test) > plain.score(X_test, y_test) + 0.1
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_label_quality_separates_wrong_labels(Estimator, noisy_digits):
+    X_train, _, y_train, y_noisy, _ = noisy_digits
+    clf = Estimator(max_epochs=20, random_state=0).fit(X_train, y_noisy)
+    assert roc_auc_score(y_noisy == y_train, clf.label_quality_) > 0.9
+    assert abs(clf.noise_rate_ - 0.4) < 0.15
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_verbose_prints_progress_and_zero_is_silent(Estimator, small, capsys):
+    X, y = small
+    Estimator(**FAST).fit(X, y)
+    assert capsys.readouterr().out == ""
+    Estimator(**{**FAST, "verbose": 1}).fit(X, y)
+    out = capsys.readouterr().out
+    assert "epoch" in out and "train_loss" in out
+
+
+def test_user_callbacks_run_and_are_not_mutated(small):
+    X, y = small
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+            net.history.record("counted", self.epochs)
+
+    callback = CountEpochs()
+    clf = RobustLossClassifier(callbacks=[callback], **FAST).fit(X, y)
+    assert clf.history_[:, "counted"] == [1, 2, 3]
+    assert not hasattr(callback, "epochs")  # the parameter itself stays untouched
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_pickle_round_trip(Estimator, small):
+    X, y = small
+    clf = Estimator(**FAST).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(restored.label_quality_, clf.label_quality_)
+
+
+def test_device_auto_resolves_to_an_available_device(small):
+    X, y = small
+    clf = RobustLossClassifier(device="auto", **FAST).fit(X, y)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(clf.net_.module_.parameters()).device.type == expected

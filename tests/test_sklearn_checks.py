@@ -1,0 +1,26 @@
+"""scikit-learn's own estimator checks, on small networks so the suite stays fast."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sknoisy import CoTeachingClassifier, RobustLossClassifier
+
+# Mini-batch gradient descent does not make an integer weight equal to repeating a row:
+# batches differ in composition and count, so predictions differ slightly.
+_WEIGHT_IS_NOT_REPETITION = (
+    "mini-batch training: a row of weight 2 is not the same as the row repeated"
+)
+
+
+def _expected_failures(estimator):
+    return {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_IS_NOT_REPETITION}
+
+
+@parametrize_with_checks(
+    [
+        RobustLossClassifier(max_epochs=20, hidden_layer_sizes=(32,), random_state=0),
+        CoTeachingClassifier(max_epochs=40, hidden_layer_sizes=(32,), random_state=0),
+    ],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
