@@ -16,7 +16,7 @@ Modules
 sknoisy.noise      label-noise simulation (``make_label_noise``)
 sknoisy.quality    label quality scores and label issues from predicted probabilities
 sknoisy.losses     robust per-sample losses as torch modules
-sknoisy.selection  schedules, small-loss selection, the loss mixture model
+sknoisy.selection  schedules and small-loss selection
 sknoisy.modules    the default MLP
 """
 

@@ -54,7 +54,7 @@ module : None, torch.nn.Module subclass or instance, default=None
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when available, else on the CPU.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, dropout, shuffling and mixture models. Global NumPy
+        Seeds weight initialisation, dropout and shuffling. Global NumPy
         and torch random states are left untouched.
     verbose : int, default=0
         0 is silent; 1 prints skorch's per-epoch table.
@@ -191,7 +191,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         weight = check_sample_weight(sample_weight, X.shape[0])
 
         rng = check_random_state(self.random_state)
-        torch_seed, shuffle_seed, mixture_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
+        torch_seed, shuffle_seed = (int(s) for s in rng.randint(2**31 - 1, size=2))
         device = resolve_device(self.device)
         fork_devices = [device.index or 0] if device.type == "cuda" else []
         # Everything torch draws (initialisation, dropout) comes from torch_seed inside
@@ -222,7 +222,6 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 callbacks=copy.deepcopy(self.callbacks),
                 verbose=self.verbose,
                 device=device,
-                random_state=mixture_seed,
                 **net_params,
             )
             net.fit(TensorDataset(X, y_encoded, weight, device=device))

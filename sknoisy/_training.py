@@ -92,11 +92,10 @@ class NoisyLabelNet(NeuralNet):
     Inference returns class probabilities (``predict_nonlinearity`` is not applied).
     """
 
-    def __init__(self, module, *args, module2=None, random_state=None, **kwargs):
+    def __init__(self, module, *args, module2=None, **kwargs):
         # Set before NeuralNet.__init__ so that skorch treats it as a parameter, not as
         # a component created outside ``initialize_module``.
         self.module2 = module2
-        self.random_state = random_state
         super().__init__(module, *args, **kwargs)
 
     # -- components -------------------------------------------------------------------

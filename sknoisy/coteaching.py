@@ -8,10 +8,10 @@ Algorithm, per mini-batch at epoch t:
 3. each network is updated on the samples its *peer* kept.
 
 With ``forget_rate="auto"``, the target rate is the noise rate estimated at the end of
-each ramp epoch (t < num_gradual) by a two-component Gaussian mixture over the per-sample
-losses averaged so far (:func:`~sknoisy.selection.loss_gmm_clean_posterior`); it is then
-kept fixed. Small-loss samples are what a network fits first, before it memorises wrong
-labels, which is why the ramp-up period is where the estimate is taken.
+each ramp epoch (t < num_gradual) by confident learning
+(:func:`~sknoisy.quality.estimate_noise_rate`) on the networks' predicted probabilities
+averaged over the epochs so far; it is then kept fixed. Networks fit clean labels before
+they memorise wrong ones, which is why the ramp-up period is where the estimate is taken.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import numbers
 from ._base import BaseNoisyClassifier, _check_number, fill_doc
 from ._training import NoisyLabelNet
 from .losses import get_loss
-from .quality import estimate_noise_rate
 from .selection import forget_rate_schedule, resolve_epochs, small_loss_mask
 
 __all__ = ["CoTeachingClassifier"]
@@ -71,9 +70,8 @@ class CoTeachingNet(NoisyLabelNet):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
         if self.forget_rate == "auto" and epoch < max(self.num_gradual, 1):
-            labels = self.train_labels_.cpu().numpy()
-            noise_rate = estimate_noise_rate(labels, self.mean_proba())
-            self.forget_rate_ = min(noise_rate, _MAX_AUTO_FORGET_RATE)
+            # The base class has just recorded this epoch's confident-learning estimate.
+            self.forget_rate_ = min(self.history[-1, "noise_rate"], _MAX_AUTO_FORGET_RATE)
         self.history.record("target_forget_rate", self.forget_rate_)
 
     def infer_proba(self, X):
@@ -96,10 +94,11 @@ class CoTeachingClassifier(BaseNoisyClassifier):
     ----------
     forget_rate : float in [0, 1) or "auto", default="auto"
         Final fraction ``R`` of each mini-batch that is dropped; the paper sets it to the
-        noise rate. ``"auto"`` estimates it during the ramp-up: after each ramp epoch a
-        two-component Gaussian mixture over the per-sample losses (averaged over the
-        epochs so far) gives the share of high-loss samples; the last estimate (capped
-        at 0.9) is kept and stored in ``forget_rate_``.
+        noise rate. ``"auto"`` estimates it during the ramp-up: after each ramp epoch,
+        confident learning (:func:`~sknoisy.quality.estimate_noise_rate`) on the
+        networks' predicted probabilities averaged over the epochs so far estimates the
+        share of wrong labels; the last estimate (capped at 0.9) is kept and stored in
+        ``forget_rate_``. On clean data it stays near 0.
     num_gradual : int or float, default=0.1
         Length ``T_k`` of the ramp of ``R(t)`` from 0 to ``forget_rate``: epochs (int)
         or a fraction of ``max_epochs`` (float), so the schedule fits any run length.
@@ -123,10 +122,10 @@ class CoTeachingClassifier(BaseNoisyClassifier):
 
     Notes
     -----
-    The networks' per-sample losses are recorded during training (averaged over both
-    networks, before selection). ``label_quality_`` is the clean posterior of a
-    two-component Gaussian mixture over each row's loss averaged over all epochs, and
-    ``noise_rate_`` its estimated share of wrong labels. The reference code divides the
+    Both networks' predicted probabilities for every row are recorded during training
+    (at no extra forward pass). ``label_quality_`` is the probability of the given label
+    averaged over both networks and all epochs; ``noise_rate_`` is the median over epochs
+    of the confident-learning estimate (history column ``noise_rate``). The reference code divides the
     mean loss again by the number of kept samples; here each network's loss is the plain
     (weighted) mean over the kept samples, which matters for SGD, not for Adam.
 

@@ -48,10 +48,11 @@ class RobustLossClassifier(BaseNoisyClassifier):
 
     Notes
     -----
-    ``label_quality_`` is the clean posterior of a two-component Gaussian mixture over
-    each row's training loss averaged over all epochs; averaging keeps the evidence of
-    the epochs before the network memorises wrong labels. ``noise_rate_`` is the
-    mixture's estimated share of wrong labels.
+    ``label_quality_`` is the network's probability of the given label averaged over all
+    epochs (recorded during training, at no extra forward pass); averaging keeps the
+    evidence of the epochs before the network memorises wrong labels. ``noise_rate_``
+    is the median over epochs of the confident-learning estimate
+    (:func:`~sknoisy.quality.estimate_noise_rate`, history column ``noise_rate``).
 
     Examples
     --------

@@ -1,0 +1,298 @@
+"""How much slower is an sknoisy estimator than a hand-written PyTorch loop?
+
+For each estimator this script measures the wall time of ``fit`` and divides it by the
+wall time of a plain PyTorch training loop that does the same training. The project's
+target is a ratio of at most 1.25.
+
+What is measured
+----------------
+Data: ``make_classification(n_samples=50000, n_features=64, n_informative=32,
+n_classes=10, random_state=0)``, standardised, float32, with 40% symmetric label noise
+(``make_label_noise(y, "symmetric", 0.4, random_state=0)``).
+
+Estimators: ``RobustLossClassifier("ce")`` and ``CoTeachingClassifier()`` with their
+default module, batch size, learning rate and optimizer (read from ``get_params()``),
+``max_epochs`` and ``device`` from the command line, ``random_state=0``. Their time is
+``fit`` end to end: input validation, training and label-quality estimation.
+
+Reference (:func:`reference_fit`): the same default MLP, trained with
+``torch.optim.Adam`` and ``F.cross_entropy`` for the same number of epochs and batch
+size; each epoch draws a ``torch.randperm`` and takes consecutive slices of it as
+batches. Its time includes moving the data to the device and building the model(s). For
+a two-network estimator (co-teaching) the reference trains two models with two
+optimizers, interleaved per batch (network 1 steps, then network 2, on the same batch).
+
+Each measurement runs once untimed (warm-up), then ``--repeats`` times, alternating
+estimator and reference; the table reports medians. On CUDA the device is synchronised
+before every clock read.
+
+Running it
+----------
+``make speed`` (that is, ``.venv/bin/python benchmarks/speed.py``) runs the full
+measurement and writes the table, with the command and the date, to
+``benchmarks/results/speed.md``. Options::
+
+    --max-epochs N   epochs per fit (default 5)
+    --n-samples N    rows of the data set (default 50000; smaller for a quick run)
+    --repeats N      timed runs per measurement; the median is reported (default 3)
+    --device D       "auto" (CUDA when available), "cpu", "cuda", ... (default "auto")
+    --check          exit with status 1 if any ratio exceeds 1.25
+
+A quick smoke run: ``.venv/bin/python benchmarks/speed.py --n-samples 5000
+--max-epochs 2 --repeats 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import make_classification
+from sklearn.preprocessing import StandardScaler
+
+from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
+from sknoisy._base import resolve_device
+from sknoisy.modules import MLP
+
+TARGET_RATIO = 1.25
+N_FEATURES = 64
+N_CLASSES = 10
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / "speed.md"
+
+
+def make_data(n_samples):
+    """Standardised float32 features and 40% symmetric-noise labels."""
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=N_FEATURES,
+        n_informative=32,
+        n_classes=N_CLASSES,
+        random_state=0,
+    )
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    y_noisy = make_label_noise(y, "symmetric", 0.4, random_state=0)
+    return X, np.asarray(y_noisy, dtype=np.int64)
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def reference_fit(
+    X, y, *, n_networks, n_classes, hidden_layer_sizes, batch_size, lr, max_epochs, device
+):
+    """The hand-written loop: ``n_networks`` MLPs trained with cross-entropy and Adam.
+
+    With two networks, both are trained on the same batch, one after the other.
+    """
+    torch.manual_seed(0)
+    X = torch.as_tensor(X).to(device)
+    y = torch.as_tensor(y).to(device)
+    models = [
+        MLP(X.shape[1], n_classes, hidden_layer_sizes=hidden_layer_sizes).to(device)
+        for _ in range(n_networks)
+    ]
+    optimizers = [torch.optim.Adam(model.parameters(), lr=lr) for model in models]
+    n = len(X)
+    for _ in range(max_epochs):
+        order = torch.randperm(n, device=device)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            X_batch, y_batch = X[idx], y[idx]
+            for model, optimizer in zip(models, optimizers, strict=True):
+                loss = F.cross_entropy(model(X_batch), y_batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+    return models
+
+
+def reference_settings(estimator):
+    """The estimator's defaults the reference loop has to follow."""
+    params = estimator.get_params()
+    unsupported = {
+        "optimizer": (params["optimizer"], "adam"),
+        "module": (params["module"], None),
+        "module_params": (params["module_params"], None),
+        "dropout": (params["dropout"], 0.0),
+        "weight_decay": (params["weight_decay"], 0.0),
+    }
+    for name, (value, expected) in unsupported.items():
+        if value != expected:
+            raise SystemExit(
+                f"{type(estimator).__name__}: the reference loop assumes {name}={expected!r}, "
+                f"got {value!r}; update reference_fit"
+            )
+    return {
+        "n_networks": type(estimator)._n_networks,
+        "hidden_layer_sizes": tuple(params["hidden_layer_sizes"]),
+        "batch_size": params["batch_size"],
+        "lr": params["lr"],
+        "max_epochs": params["max_epochs"],
+    }
+
+
+def wall_time(fn, device):
+    """Seconds ``fn()`` takes, with the device synchronised before each clock read."""
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def measure(name, estimator, X, y, device, repeats):
+    """Warm up once, then time ``repeats`` fits and reference runs, alternating."""
+    settings = reference_settings(estimator)
+    n_networks = settings["n_networks"]
+
+    def fit():
+        estimator.fit(X, y)
+
+    def reference():
+        reference_fit(X, y, n_classes=N_CLASSES, device=device, **settings)
+
+    print(f"{name}: warm-up", file=sys.stderr, flush=True)
+    wall_time(fit, device)
+    wall_time(reference, device)
+    fit_times, reference_times = [], []
+    for i in range(repeats):
+        fit_times.append(wall_time(fit, device))
+        reference_times.append(wall_time(reference, device))
+        print(
+            f"{name}: run {i + 1}/{repeats}: fit {fit_times[-1]:.3f} s, "
+            f"reference {reference_times[-1]:.3f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    fit_s, reference_s = statistics.median(fit_times), statistics.median(reference_times)
+    if n_networks == 1:
+        reference_name = "1 MLP + Adam, F.cross_entropy"
+    else:
+        reference_name = (
+            f"{n_networks} MLPs + {n_networks} Adams, F.cross_entropy, interleaved per batch"
+        )
+    return {
+        "estimator": name,
+        "reference": reference_name,
+        "fit_s": fit_s,
+        "reference_s": reference_s,
+        "ratio": fit_s / reference_s,
+        "fit_runs": fit_times,
+        "reference_runs": reference_times,
+        "batch_size": settings["batch_size"],
+        "lr": settings["lr"],
+        "hidden_layer_sizes": settings["hidden_layer_sizes"],
+    }
+
+
+def describe_device(device):
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
+def render(rows, args, device, n_samples):
+    """The Markdown report: settings, the table, and the individual runs."""
+    first = rows[0]
+    lines = [
+        f"- device: {describe_device(device)}",
+        f"- torch {torch.__version__}, {torch.get_num_threads()} threads",
+        f"- epochs: {args.max_epochs}; n: {n_samples} x {N_FEATURES}, {N_CLASSES} classes, "
+        "40% symmetric label noise",
+        f"- default MLP {first['hidden_layer_sizes']}, batch size {first['batch_size']}, "
+        f"Adam lr {first['lr']}",
+        f"- median of {args.repeats} run(s) after one untimed warm-up; target ratio "
+        f"<= {TARGET_RATIO}",
+        "",
+        "| estimator | reference | fit (s) | reference (s) | ratio | within target |",
+        "|---|---|---:|---:|---:|:---:|",
+    ]
+    for row in rows:
+        ok = "yes" if row["ratio"] <= TARGET_RATIO else "**no**"
+        lines.append(
+            f"| `{row['estimator']}` | {row['reference']} | {row['fit_s']:.3f} "
+            f"| {row['reference_s']:.3f} | {row['ratio']:.2f} | {ok} |"
+        )
+    lines += ["", "Individual runs (s):", ""]
+    for row in rows:
+        fit_runs = ", ".join(f"{t:.3f}" for t in row["fit_runs"])
+        reference_runs = ", ".join(f"{t:.3f}" for t in row["reference_runs"])
+        lines.append(f"- `{row['estimator']}`: fit {fit_runs}; reference {reference_runs}")
+    return "\n".join(lines) + "\n"
+
+
+def command_line():
+    """The command as run, with the interpreter's path relative to the working directory."""
+    return shlex.join([os.path.relpath(sys.executable), *sys.argv])
+
+
+def write_results(report, command):
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(
+        "# Fit time vs. a hand-written PyTorch loop\n\n"
+        f"Measured {date} with `benchmarks/speed.py`:\n\n"
+        f"```\n{command}\n```\n\n" + report
+    )
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Time each estimator's fit against a hand-written PyTorch loop."
+    )
+    parser.add_argument("--max-epochs", type=int, default=5, help="epochs per fit (default 5)")
+    parser.add_argument(
+        "--n-samples", type=int, default=50000, help="rows of the data set (default 50000)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per measurement (default 3)"
+    )
+    parser.add_argument("--device", default="auto", help='torch device or "auto" (default)')
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit with status 1 if any ratio exceeds {TARGET_RATIO}",
+    )
+    args = parser.parse_args(argv)
+    for name in ("max_epochs", "n_samples", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    X, y = make_data(args.n_samples)
+    common = {"max_epochs": args.max_epochs, "device": args.device, "random_state": 0}
+    estimators = [
+        ('RobustLossClassifier("ce")', RobustLossClassifier("ce", **common)),
+        ("CoTeachingClassifier()", CoTeachingClassifier(**common)),
+    ]
+    rows = [measure(name, est, X, y, device, args.repeats) for name, est in estimators]
+
+    report = render(rows, args, device, len(X))
+    print(report, end="")
+    write_results(report, command_line())
+    print(f"\nwritten to {os.path.relpath(RESULTS_FILE)}", file=sys.stderr)
+
+    slow = [row["estimator"] for row in rows if row["ratio"] > TARGET_RATIO]
+    if args.check and slow:
+        print(f"ratio above {TARGET_RATIO}: {', '.join(slow)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Co-teaching: the schedule, the cross update and learning under noise."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
+
+
+def test_forget_rate_ramps_as_the_paper_says(noisy_digits):
+    X_train, _, _, y_noisy, _ = noisy_digits
+    clf = CoTeachingClassifier(
+        0.4, num_gradual=4, exponent=2.0, max_epochs=6, hidden_layer_sizes=(16,), random_state=0
+    ).fit(X_train, y_noisy)
+    expected = [0.4 * min((t / 4) ** 2, 1) for t in range(6)]
+    np.testing.assert_allclose(clf.history_[:, "forget_rate"], expected)
+    assert clf.forget_rate_ == 0.4 and clf.num_gradual_ == 4
+
+
+def test_num_gradual_as_a_fraction_fits_any_run_length(noisy_digits):
+    X_train, _, _, y_noisy, _ = noisy_digits
+    clf = CoTeachingClassifier(
+        0.3, num_gradual=0.5, max_epochs=4, hidden_layer_sizes=(16,), random_state=0
+    ).fit(X_train, y_noisy)
+    assert clf.num_gradual_ == 2
+    np.testing.assert_allclose(clf.history_[:, "forget_rate"], [0.0, 0.15, 0.3, 0.3])
+
+
+def test_auto_forget_rate_tracks_the_noise(noisy_digits):
+    X_train, _, _, y_noisy, _ = noisy_digits
+    clf = CoTeachingClassifier(max_epochs=20, random_state=0).fit(X_train, y_noisy)
+    assert abs(clf.forget_rate_ - 0.4) < 0.1
+    # Fixed after the ramp.
+    targets = clf.history_[:, "target_forget_rate"]
+    assert len(set(targets[clf.num_gradual_:])) == 1
+
+
+def test_auto_forget_rate_is_small_on_clean_labels(noisy_digits):
+    X_train, _, y_train, _, _ = noisy_digits
+    clf = CoTeachingClassifier(max_epochs=20, random_state=0).fit(X_train, y_train)
+    assert clf.forget_rate_ < 0.1
+
+
+def test_inference_first_uses_network_one_only(noisy_digits):
+    X_train, X_test, _, y_noisy, _ = noisy_digits
+    params = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
+    first = CoTeachingClassifier(inference="first", **params).fit(X_train, y_noisy)
+    both = CoTeachingClassifier(inference="ensemble", **params).fit(X_train, y_noisy)
+    # Same training (same seed); only inference differs.
+    np.testing.assert_array_equal(first.label_quality_, both.label_quality_)
+    import torch
+
+    with torch.no_grad():
+        logits = first.net_.module_.eval()(torch.as_tensor(X_test))
+    np.testing.assert_allclose(first.predict_proba(X_test), logits.softmax(1).numpy(), atol=1e-6)
+    assert not np.allclose(first.predict_proba(X_test), both.predict_proba(X_test))
+
+
+def test_beats_plain_cross_entropy_at_40_percent_noise(noisy_digits):
+    X_train, X_test, _, y_noisy, y_test = noisy_digits
+    coteaching = CoTeachingClassifier(random_state=0).fit(X_train, y_noisy)
+    plain = RobustLossClassifier("ce", random_state=0).fit(X_train, y_noisy)
+    acc_co, acc_ce = coteaching.score(X_test, y_test), plain.score(X_test, y_test)
+    assert acc_co >= 0.9
+    assert acc_co > acc_ce + 0.1
+
+
+@pytest.mark.parametrize("n_jobs", [2])
+def test_grid_search_on_string_labels_in_a_pipeline_pickles(n_jobs):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4))
+    y = np.array(["low", "mid", "high"])[(X[:, 0] > -0.4).astype(int) + (X[:, 0] > 0.4)]
+    y_noisy = make_label_noise(y, "symmetric", 0.2, random_state=0)
+    X_train, X_test, y_train, _, _, y_test = train_test_split(
+        X, y_noisy, y, test_size=0.3, random_state=0
+    )
+    pipe = make_pipeline(StandardScaler(), CoTeachingClassifier(max_epochs=30, batch_size=32, random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {
+            "coteachingclassifier__forget_rate": ["auto", 0.2],
+            "coteachingclassifier__hidden_layer_sizes": [(16,), (32, 16)],
+        },
+        cv=3,
+        n_jobs=n_jobs,
+    ).fit(X_train, y_train)
+    restored = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(restored.predict(X_test), search.predict(X_test))
+    assert set(restored.predict(X_test)) <= {"low", "mid", "high"}
+    assert restored.score(X_test, y_test) > 0.7
