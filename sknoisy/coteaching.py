@@ -125,9 +125,11 @@ class CoTeachingClassifier(BaseNoisyClassifier):
     Both networks' predicted probabilities for every row are recorded during training
     (at no extra forward pass). ``label_quality_`` is the probability of the given label
     averaged over both networks and all epochs; ``noise_rate_`` is the median over epochs
-    of the confident-learning estimate (history column ``noise_rate``). The reference code divides the
-    mean loss again by the number of kept samples; here each network's loss is the plain
-    (weighted) mean over the kept samples, which matters for SGD, not for Adam.
+    of the confident-learning estimate (history column ``noise_rate``).
+
+    The reference code divides the mean loss again by the number of kept samples; here
+    each network's loss is the plain (weighted) mean over the kept samples, which matters
+    for SGD, not for Adam.
 
     Examples
     --------

@@ -78,7 +78,8 @@ def test_grid_search_on_string_labels_in_a_pipeline_pickles(n_jobs):
     X_train, X_test, y_train, _, _, y_test = train_test_split(
         X, y_noisy, y, test_size=0.3, random_state=0
     )
-    pipe = make_pipeline(StandardScaler(), CoTeachingClassifier(max_epochs=30, batch_size=32, random_state=0))
+    clf = CoTeachingClassifier(max_epochs=30, batch_size=32, random_state=0)
+    pipe = make_pipeline(StandardScaler(), clf)
     search = GridSearchCV(
         pipe,
         {

@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
 from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
+from skorch.callbacks import Callback
 
 from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
 
