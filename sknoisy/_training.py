@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.utils import to_tensor
+from skorch.utils import TeeGenerator, to_tensor
 
 from .quality import estimate_noise_rate, label_quality_scores
 
@@ -78,9 +78,9 @@ class NoisyLabelNet(NeuralNet):
     """skorch ``NeuralNet`` for learning with noisy labels; one or two networks.
 
     The criterion returns per-sample losses (``reduction="none"``). Each training batch
-    records its predicted class probabilities into ``epoch_proba_`` (indexed by the sample
-    index, so no extra pass over the data is needed) and their running sum over epochs is
-    kept. Methods override :meth:`compute_loss` (per-batch logic), ``on_epoch_begin`` /
+    records its logits into ``epoch_logits_`` (indexed by the sample index, so no extra
+    pass over the data is needed); at each epoch's end their probabilities join a running
+    sum over epochs. Methods override :meth:`compute_loss` (per-batch logic), ``on_epoch_begin`` /
     ``on_epoch_end`` (per-epoch logic such as schedules and E-steps) and
     :meth:`estimate_label_quality`.
 
@@ -118,31 +118,36 @@ class NoisyLabelNet(NeuralNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.train_labels_ = X.y
         self.sample_weight_ = X.sample_weight
-        self.epoch_proba_ = None  # (n, K), allocated by the first batch
+        self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
         self.proba_sum_ = None
         self.n_recorded_epochs_ = 0
 
-    def record_proba(self, index, proba):
-        """Store this batch's predicted probabilities for the per-epoch statistics."""
-        proba = proba.detach().float()
-        if self.epoch_proba_ is None:
+    def record_logits(self, index, *logits):
+        """Store this batch's logits, one tensor per network, for the per-epoch statistics.
+
+        Only a copy into a preallocated buffer happens per batch; the softmax runs once
+        per epoch over the whole buffer.
+        """
+        if self.epoch_logits_ is None:
             n = len(self.train_labels_)
-            self.epoch_proba_ = torch.zeros(n, proba.shape[1], device=proba.device)
-            self.proba_sum_ = torch.zeros_like(self.epoch_proba_, dtype=torch.float64)
-        self.epoch_proba_[index] = proba
+            shape = (len(logits), n, logits[0].shape[1])
+            self.epoch_logits_ = torch.zeros(shape, device=logits[0].device)
+            self.proba_sum_ = torch.zeros(shape[1:], dtype=torch.float64, device=logits[0].device)
+        for buffer, out in zip(self.epoch_logits_, logits, strict=True):
+            buffer[index] = out.detach().float()
 
     def mean_proba(self):
-        """Each training row's predicted probabilities averaged over the epochs so far."""
+        """Each training row's predicted probabilities averaged over networks and epochs."""
         return (self.proba_sum_ / max(self.n_recorded_epochs_, 1)).cpu().numpy()
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
-        if not bool(torch.isfinite(self.epoch_proba_).all()):
+        if not bool(torch.isfinite(self.epoch_logits_).all()):
             raise FloatingPointError(
                 f"the training loss became non-finite at epoch {len(self.history)}; lower "
                 "lr, scale the features (e.g. StandardScaler) or check the module"
             )
-        self.proba_sum_ += self.epoch_proba_
+        self.proba_sum_ += self.epoch_logits_.softmax(dim=2).mean(dim=0)
         self.n_recorded_epochs_ += 1
         self.history.record(
             "noise_rate", estimate_noise_rate(self.train_labels_.cpu().numpy(), self.mean_proba())
@@ -157,7 +162,7 @@ class NoisyLabelNet(NeuralNet):
                 )
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
-        del self.train_labels_, self.sample_weight_, self.epoch_proba_, self.proba_sum_
+        del self.train_labels_, self.sample_weight_, self.epoch_logits_, self.proba_sum_
 
     def estimate_label_quality(self):
         """Set ``label_quality_`` and ``noise_rate_`` at the end of training.
@@ -193,12 +198,31 @@ class NoisyLabelNet(NeuralNet):
     def compute_loss(self, X, y, index):
         """Loss of one batch for one network: per-sample criterion, weighted mean."""
         logits = self.module_(X)
-        self.record_proba(index, logits.softmax(dim=1))
+        self.record_logits(index, logits)
         return self.weighted_mean(self.criterion_(logits, y), index)
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        # Once an epoch rather than once a batch: nothing switches to eval mid-epoch.
+        self._set_training(True)
+
+    def train_step(self, batch, **fit_params):
+        # skorch's default passes a closure to every optimizer's step; one zero_grad,
+        # one backward and one plain step are all these optimizers need, and callbacks
+        # still see the gradients through on_grad_computed.
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        self._step_optimizer(None)
+        return step
 
     def train_step_single(self, batch, **fit_params):
         X, y, index = batch
-        self._set_training(True)
         loss = self.compute_loss(X, y, index)
         loss.backward()
         return {"loss": loss, "y_pred": None}

@@ -59,7 +59,7 @@ class CoTeachingNet(NoisyLabelNet):
 
     def compute_loss(self, X, y, index):
         logits1, logits2 = self.module_(X), self.module2_(X)
-        self.record_proba(index, (logits1.softmax(dim=1) + logits2.softmax(dim=1)) / 2)
+        self.record_logits(index, logits1, logits2)
         loss1, loss2 = self.criterion_(logits1, y), self.criterion_(logits2, y)
         keep1 = small_loss_mask(loss1.detach(), self.current_forget_rate_)
         keep2 = small_loss_mask(loss2.detach(), self.current_forget_rate_)
