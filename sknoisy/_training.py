@@ -116,7 +116,7 @@ class NoisyLabelNet(NeuralNet):
 
     # -- per-sample training state ----------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.train_labels_ = X.y
+        self.train_labels_ = X.y.cpu().numpy()
         self.sample_weight_ = X.sample_weight
         self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
         self.proba_sum_ = None
@@ -150,10 +150,14 @@ class NoisyLabelNet(NeuralNet):
         self.proba_sum_ += self.epoch_logits_.softmax(dim=2).mean(dim=0)
         self.n_recorded_epochs_ += 1
         self.history.record(
-            "noise_rate", estimate_noise_rate(self.train_labels_.cpu().numpy(), self.mean_proba())
+            "noise_rate", estimate_noise_rate(self.train_labels_, self.mean_proba())
         )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.n_recorded_epochs_ == 0:
+            # skorch ends training quietly on KeyboardInterrupt; with no epoch completed
+            # there is nothing to estimate label quality from.
+            raise KeyboardInterrupt("training stopped before its first epoch ended; not fitted")
         for module in self.networks():
             if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
                 raise FloatingPointError(
@@ -162,7 +166,8 @@ class NoisyLabelNet(NeuralNet):
                 )
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
-        del self.train_labels_, self.sample_weight_, self.epoch_logits_, self.proba_sum_
+        del self.train_labels_, self.sample_weight_
+        del self.epoch_logits_, self.proba_sum_
 
     def estimate_label_quality(self):
         """Set ``label_quality_`` and ``noise_rate_`` at the end of training.
@@ -177,7 +182,7 @@ class NoisyLabelNet(NeuralNet):
         """
         proba = self.mean_proba()
         proba /= proba.sum(axis=1, keepdims=True)
-        self.label_quality_ = label_quality_scores(self.train_labels_.cpu().numpy(), proba)
+        self.label_quality_ = label_quality_scores(self.train_labels_, proba)
         self.noise_rate_ = float(np.median(self.history[:, "noise_rate"]))
 
     # -- training ---------------------------------------------------------------------

@@ -263,3 +263,35 @@ def test_device_auto_resolves_to_an_available_device(small):
     clf = RobustLossClassifier(device="auto", **FAST).fit(X, y)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert next(clf.net_.module_.parameters()).device.type == expected
+
+
+class _InterruptAt(Callback):
+    """Simulates Ctrl-C in the first batch of the given (1-based) epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_begin(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_interrupt_keeps_the_completed_epochs(Estimator, small):
+    X, y = small
+    clf = Estimator(callbacks=[_InterruptAt(3)], **{**FAST, "max_epochs": 10}).fit(X, y)
+    assert clf.n_iter_ == 3  # the interrupted third epoch is in the history, unfinished
+    assert len(clf.history_[:, "noise_rate"]) == 2
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    assert np.all(np.isfinite(clf.label_quality_))
+
+
+def test_interrupt_in_the_first_epoch_leaves_the_estimator_unfitted(small):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = small
+    clf = RobustLossClassifier(callbacks=[_InterruptAt(1)], **FAST)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
