@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test speed lint clean
+.PHONY: demo demo-results test speed noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,17 @@ demo: $(VENV)/.installed
 # The demo's output as recorded in README.
 demo-results: $(VENV)/.installed
 	$(PY) -m sknoisy demo | tee benchmarks/results/demo.txt
+	$(PY) benchmarks/readme_tables.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 speed: $(VENV)/.installed
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/readme_tables.py
+
+noise-rate: $(VENV)/.installed
+	$(PY) benchmarks/noise_rate.py
 
 lint: $(VENV)/.installed
 	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check sknoisy tests benchmarks

@@ -7,7 +7,9 @@ runs it, and copies the fitted state back into ``*_`` attributes.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
 import numbers
 
 import numpy as np
@@ -79,8 +81,10 @@ classes_ : ndarray of shape (n_classes,)
         The fitted skorch net (``net_.module_``, and ``net_.module2_`` for two networks).
     history_ : skorch.History
         Per-epoch training history (``history_[:, "train_loss"]``, ...).
+    input_shape_ : tuple of int
+        Shape of one row of ``X`` seen in ``fit`` (``(n_features,)`` for tables).
     n_iter_ : int
-        Number of epochs run."""
+        Number of epochs completed (fewer than ``max_epochs`` after a Ctrl-C)."""
 
 
 def fill_doc(cls):
@@ -96,22 +100,55 @@ def resolve_device(device):
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asks for CUDA, which is not available here")
+    return resolved
 
 
-def _check_number(value, name, *, low=None, high=None, integer=False, low_open=False):
+def _check_number(value, name, *, low=None, high=None, integer=False, low_open=False,
+                  high_open=False):
+    """Raise a TypeError/ValueError naming ``name`` unless ``value`` is a finite number
+    in the given interval."""
     kind = numbers.Integral if integer else numbers.Real
     if not isinstance(value, kind) or isinstance(value, bool):
         raise TypeError(f"{name} must be {'an int' if integer else 'a number'}, got {value!r}")
     too_low = low is not None and (value <= low if low_open else value < low)
-    if too_low or (high is not None and value > high):
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not math.isfinite(value) or too_low or too_high:
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
         raise ValueError(
-            f"{name} must be in {'(' if low_open else '['}{lo}, {hi}], got {value!r}"
+            f"{name} must be in {'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+            f", got {value!r}"
         )
+
+
+def _draw_seeds(random_state, n):
+    """``n`` int seeds from ``random_state``; None draws fresh entropy, never from NumPy's
+    global generator (drawing from it would change the caller's random state)."""
+    if random_state is None:
+        return [int(s) for s in np.random.default_rng().integers(2**31 - 1, size=n)]
+    return [int(s) for s in check_random_state(random_state).randint(2**31 - 1, size=n)]
+
+
+@contextlib.contextmanager
+def _seeded_torch(seed, device):
+    """Seed torch's CPU generator (and the training GPU's) for the block, then restore them.
+
+    Everything torch draws while training (initialisation, dropout) then comes from
+    ``seed``, and the caller's random state, on the CPU and on every GPU, is unchanged.
+    """
+    on_cuda = device.type == "cuda"
+    cuda_index = (device.index or 0) if on_cuda else None
+    with torch.random.fork_rng(devices=[cuda_index] if on_cuda else []):
+        torch.default_generator.manual_seed(seed)
+        if on_cuda:
+            with torch.cuda.device(cuda_index):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def check_sample_weight(sample_weight, n_samples):
@@ -176,40 +213,40 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._check_common_params()
+        # A failed refit must not leave the previous fit's state behind, half replaced.
+        for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, attribute)
+        hidden_layer_sizes = self._check_common_params()
         net_params = self._net_params()
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2
         )
         check_classification_targets(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data; "
-                f"got 1 class: {self.classes_[0]!r}"
+                f"got 1 class: {classes[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
-
-        rng = check_random_state(self.random_state)
-        torch_seed, shuffle_seed = (int(s) for s in rng.randint(2**31 - 1, size=2))
+        optimizer, optimizer_params = self._resolve_optimizer()
+        callbacks = self._check_callbacks()
         device = resolve_device(self.device)
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        # Everything torch draws (initialisation, dropout) comes from torch_seed inside
-        # this block; the caller's global RNG state is restored on exit.
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(torch_seed)
-            networks = [self._build_module(X.shape, len(self.classes_))
-                        for _ in range(self._n_networks)]
-            self._check_module_output(networks[0], X, len(self.classes_))
-            optimizer, optimizer_defaults = self._resolve_optimizer()
+
+        torch_seed, shuffle_seed = _draw_seeds(self.random_state, 2)
+        with _seeded_torch(torch_seed, device):
+            networks = [
+                self._build_module(X.shape, len(classes), hidden_layer_sizes)
+                for _ in range(self._n_networks)
+            ]
+            self._check_module_output(networks[0], X, len(classes))
             net = self._net_class(
                 module=networks[0],
                 module2=networks[1] if self._n_networks > 1 else None,
                 criterion=self._criterion(),
                 optimizer=optimizer,
                 lr=self.lr,
-                optimizer__weight_decay=self.weight_decay,
-                **{f"optimizer__{k}": v for k, v in optimizer_defaults.items()},
+                **{f"optimizer__{k}": v for k, v in optimizer_params.items()},
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 iterator_train=TensorBatchIterator,
@@ -219,7 +256,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 iterator_valid__batch_size=max(self.batch_size, 2048),
                 train_split=None,
                 predict_nonlinearity=None,
-                callbacks=copy.deepcopy(self.callbacks),
+                callbacks=callbacks,
                 verbose=self.verbose,
                 device=device,
                 **net_params,
@@ -228,9 +265,11 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         # The generator's state is of no use after fit and would only burden pickles.
         net.iterator_train__generator = None
 
+        self.classes_ = classes
+        self.input_shape_ = X.shape[1:]
         self.net_ = net
         self.history_ = net.history
-        self.n_iter_ = len(net.history)
+        self.n_iter_ = net.n_recorded_epochs_
         self.label_quality_ = np.asarray(net.label_quality_, dtype=np.float64)
         self.noise_rate_ = float(net.noise_rate_)
         self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
@@ -238,46 +277,67 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_common_params(self):
+        """Validate the shared parameters; returns ``hidden_layer_sizes`` as a tuple."""
         _check_number(self.max_epochs, "max_epochs", low=1, integer=True)
         _check_number(self.batch_size, "batch_size", low=1, integer=True)
         _check_number(self.lr, "lr", low=0, low_open=True)
         _check_number(self.weight_decay, "weight_decay", low=0)
-        _check_number(self.dropout, "dropout", low=0, high=1)
-        if self.dropout >= 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        _check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
         sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral):
-            sizes = (sizes,)
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
         if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
             raise ValueError(
                 f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}"
             )
         if self.module_params is not None and not isinstance(self.module_params, dict):
             raise TypeError(f"module_params must be a dict or None, got {self.module_params!r}")
+        return sizes
+
+    def _check_callbacks(self):
+        """A fresh copy of the user's callbacks, so fitting never changes the parameter."""
+        if self.callbacks is None:
+            return None
+        if not isinstance(self.callbacks, (list, tuple)):
+            raise TypeError(
+                f"callbacks must be a list of skorch callbacks or None, got {self.callbacks!r}"
+            )
+        return copy.deepcopy(list(self.callbacks))
 
     def _resolve_optimizer(self):
+        """The optimizer class and its keyword arguments."""
         if isinstance(self.optimizer, str):
             if self.optimizer not in _OPTIMIZERS:
                 raise ValueError(
                     f"optimizer must be one of {sorted(_OPTIMIZERS)} or a torch optimizer "
                     f"class, got {self.optimizer!r}"
                 )
-            return _OPTIMIZERS[self.optimizer]
-        if isinstance(self.optimizer, type) and issubclass(self.optimizer, torch.optim.Optimizer):
-            return self.optimizer, {}
-        raise TypeError(
-            f"optimizer must be a name or a torch.optim.Optimizer subclass, got {self.optimizer!r}"
-        )
+            optimizer, params = _OPTIMIZERS[self.optimizer]
+        elif isinstance(self.optimizer, type) and issubclass(
+            self.optimizer, torch.optim.Optimizer
+        ):
+            if issubclass(self.optimizer, torch.optim.LBFGS):
+                raise ValueError(
+                    "optimizers that re-evaluate the loss through a closure (LBFGS) are not "
+                    "supported: each batch makes one optimizer step"
+                )
+            optimizer, params = self.optimizer, {}
+        else:
+            raise TypeError(
+                "optimizer must be a name or a torch.optim.Optimizer subclass, "
+                f"got {self.optimizer!r}"
+            )
+        # Passed only when set, so optimizers without the argument work at the default.
+        if self.weight_decay:
+            params = {**params, "weight_decay": self.weight_decay}
+        return optimizer, params
 
-    def _build_module(self, input_shape, n_classes):
+    def _build_module(self, input_shape, n_classes, hidden_layer_sizes):
         params = dict(self.module_params or {})
         if self.module is None:
-            sizes = self.hidden_layer_sizes
-            sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
             return MLP(
                 n_features=int(np.prod(input_shape[1:])),
                 n_classes=n_classes,
-                hidden_layer_sizes=sizes,
+                hidden_layer_sizes=hidden_layer_sizes,
                 dropout=self.dropout,
                 **params,
             )
@@ -329,6 +389,11 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float32)
+        if X.shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has rows of shape {X.shape[1:]}, but {type(self).__name__} was fitted "
+                f"on rows of shape {self.input_shape_}"
+            )
         proba = self.net_.predict_proba(X).astype(np.float64)
         if not np.all(np.isfinite(proba)):
             raise FloatingPointError("the network produced non-finite probabilities")
@@ -354,5 +419,8 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # CUDA kernels are not bit-for-bit reproducible; on the CPU a seed fixes results.
-        tags.non_deterministic = resolve_device(self.device).type != "cpu"
+        try:
+            tags.non_deterministic = resolve_device(self.device).type != "cpu"
+        except ValueError:  # an unusable device is reported by fit, not by tags
+            tags.non_deterministic = True
         return tags

@@ -33,11 +33,24 @@ class TensorDataset(torch.utils.data.Dataset):
         return len(self.X)
 
     def __getitem__(self, i):
-        return self.X[i], (None if self.y is None else self.y[i]), i
+        return self.X[i], (None if self.y is None else self.y[i])
+
+
+class IndexedBatch(tuple):
+    """An ``(X, y)`` pair, as skorch and its callbacks expect, that also carries the
+    batch rows' indices in the training set as ``.index``."""
+
+    def __new__(cls, X, y, index):
+        batch = super().__new__(cls, (X, y))
+        batch.index = index
+        return batch
 
 
 class TensorBatchIterator:
-    """Yields ``(X[idx], y[idx], idx)`` for consecutive slices of a (shuffled) index.
+    """Yields :class:`IndexedBatch` slices ``X[idx], y[idx]`` of a (shuffled) index.
+
+    When shuffling for training, a last batch of a single row is merged into the one
+    before it: a batch of one breaks batch normalisation.
 
     Parameters
     ----------
@@ -54,24 +67,29 @@ class TensorBatchIterator:
         self.shuffle = shuffle
         self.generator = generator
 
+    def _bounds(self):
+        n = len(self.dataset)
+        starts = list(range(0, n, self.batch_size))
+        if self.shuffle and len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return list(zip(starts, starts[1:] + [n], strict=True))
+
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return len(self._bounds())
 
     def __iter__(self):
         data = self.dataset
-        n = len(data)
         device = data.X.device
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(device)
-        else:
-            order = torch.arange(n, device=device)
-        for start in range(0, n, self.batch_size):
-            idx = order[start : start + self.batch_size]
+            order = torch.randperm(len(data), generator=self.generator).to(device)
+        for start, stop in self._bounds():
             if self.shuffle:
-                yield data.X[idx], (None if data.y is None else data.y[idx]), idx
+                idx = order[start:stop]
+                X, y = data.X[idx], (None if data.y is None else data.y[idx])
             else:  # contiguous slices are views: no copy
-                stop = start + len(idx)
-                yield data.X[start:stop], (None if data.y is None else data.y[start:stop]), idx
+                idx = torch.arange(start, stop, device=device)
+                X, y = data.X[start:stop], (None if data.y is None else data.y[start:stop])
+            yield IndexedBatch(X, y, idx)
 
 
 class NoisyLabelNet(NeuralNet):
@@ -108,7 +126,8 @@ class NoisyLabelNet(NeuralNet):
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorDataset):
             return X
-        return TensorDataset(X, y, device=self.device)
+        # Data to predict on stays on the CPU; each batch moves to the device in turn.
+        return TensorDataset(X, y, device="cpu")
 
     def networks(self):
         """The trained networks, in order."""
@@ -134,7 +153,7 @@ class NoisyLabelNet(NeuralNet):
             self.epoch_logits_ = torch.zeros(shape, device=logits[0].device)
             self.proba_sum_ = torch.zeros(shape[1:], dtype=torch.float64, device=logits[0].device)
         for buffer, out in zip(self.epoch_logits_, logits, strict=True):
-            buffer[index] = out.detach().float()
+            buffer.index_copy_(0, index, out.detach().to(buffer.dtype))
 
     def mean_proba(self):
         """Each training row's predicted probabilities averaged over networks and epochs."""
@@ -201,10 +220,13 @@ class NoisyLabelNet(NeuralNet):
         return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
 
     def compute_loss(self, X, y, index):
-        """Loss of one batch for one network: per-sample criterion, weighted mean."""
+        """Loss of one batch; returns ``(loss, logits of each network)``.
+
+        Here for one network: per-sample criterion, weighted mean.
+        """
         logits = self.module_(X)
         self.record_logits(index, logits)
-        return self.weighted_mean(self.criterion_(logits, y), index)
+        return self.weighted_mean(self.criterion_(logits, y), index), (logits,)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -214,7 +236,8 @@ class NoisyLabelNet(NeuralNet):
     def train_step(self, batch, **fit_params):
         # skorch's default passes a closure to every optimizer's step; one zero_grad,
         # one backward and one plain step are all these optimizers need, and callbacks
-        # still see the gradients through on_grad_computed.
+        # still see the gradients through on_grad_computed. (_zero_grad_optimizer,
+        # _step_optimizer and _set_training are skorch's own helpers for these hooks.)
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)
         self.notify(
@@ -227,18 +250,29 @@ class NoisyLabelNet(NeuralNet):
         return step
 
     def train_step_single(self, batch, **fit_params):
-        X, y, index = batch
-        loss = self.compute_loss(X, y, index)
+        (X, y), index = batch, batch.index
+        loss, logits = self.compute_loss(X, y, index)
         loss.backward()
-        return {"loss": loss, "y_pred": None}
+        # y_pred is what inference would output, for the user's scoring callbacks; skorch's
+        # default callbacks do not read it, so it is only computed when there are others.
+        y_pred = self.proba_from_logits(*(o.detach() for o in logits)) if self.callbacks else None
+        return {"loss": loss, "y_pred": y_pred}
 
     # -- inference --------------------------------------------------------------------
+    def proba_from_logits(self, *logits):
+        """Class probabilities from the networks' logits; here network 1's softmax."""
+        return torch.softmax(logits[0], dim=1)
+
     def infer_proba(self, X):
         """Class probabilities of the inference network(s) for one batch."""
-        return torch.softmax(self.module_(X), dim=1)
+        return self.proba_from_logits(*(network(X) for network in self.networks()))
+
+    def predict(self, X):
+        """Predicted class indices (the argmax of :meth:`predict_proba`)."""
+        return self.predict_proba(X).argmax(axis=1)
 
     def evaluation_step(self, batch, training=False):
         self.check_is_fitted()
         with torch.set_grad_enabled(training):
             self._set_training(training)
-            return self.infer_proba(batch[0])
+            return self.infer_proba(batch[0].to(self.device))

@@ -17,6 +17,9 @@ they memorise wrong ones, which is why the ramp-up period is where the estimate 
 from __future__ import annotations
 
 import numbers
+import warnings
+
+import torch
 
 from ._base import BaseNoisyClassifier, _check_number, fill_doc
 from ._training import NoisyLabelNet
@@ -27,14 +30,16 @@ __all__ = ["CoTeachingClassifier"]
 
 # The estimated forget rate is capped: some samples must always stay selected.
 _MAX_AUTO_FORGET_RATE = 0.9
+# With forget_rate="auto", the ramp (where the estimate is taken) lasts at least this many
+# epochs, or half the run when that is shorter.
+_MIN_AUTO_RAMP = 5
 
 
 class CoTeachingNet(NoisyLabelNet):
     """Two networks, each updated on the small-loss samples its peer selects."""
 
     def __init__(
-        self, *args, forget_rate="auto", num_gradual=10, exponent=1.0, inference="ensemble",
-        **kwargs,
+        self, *args, forget_rate, num_gradual, exponent, inference, **kwargs
     ):
         super().__init__(*args, **kwargs)
         self.forget_rate = forget_rate
@@ -61,23 +66,42 @@ class CoTeachingNet(NoisyLabelNet):
         logits1, logits2 = self.module_(X), self.module2_(X)
         self.record_logits(index, logits1, logits2)
         loss1, loss2 = self.criterion_(logits1, y), self.criterion_(logits2, y)
-        keep1 = small_loss_mask(loss1.detach(), self.current_forget_rate_)
-        keep2 = small_loss_mask(loss2.detach(), self.current_forget_rate_)
+        rank1, rank2 = loss1.detach(), loss2.detach()
+        if self.sample_weight_ is not None:  # rows of weight 0 must not take kept slots
+            unused = self.sample_weight_[index] == 0
+            rank1 = rank1.masked_fill(unused, torch.inf)
+            rank2 = rank2.masked_fill(unused, torch.inf)
+        keep1 = small_loss_mask(rank1, self.current_forget_rate_)
+        keep2 = small_loss_mask(rank2, self.current_forget_rate_)
         # Cross update: each network learns from the samples its peer found clean.
-        return self.weighted_mean(loss1, index, keep2) + self.weighted_mean(loss2, index, keep1)
+        loss = self.weighted_mean(loss1, index, keep2) + self.weighted_mean(loss2, index, keep1)
+        return loss, (logits1, logits2)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        if self.forget_rate == "auto" and epoch < max(self.num_gradual, 1):
+        last_estimate = max(self.num_gradual, 1) - 1
+        if self.forget_rate == "auto" and epoch <= last_estimate:
             # The base class has just recorded this epoch's confident-learning estimate.
-            self.forget_rate_ = min(self.history[-1, "noise_rate"], _MAX_AUTO_FORGET_RATE)
+            estimate = self.history[-1, "noise_rate"]
+            self.forget_rate_ = min(estimate, _MAX_AUTO_FORGET_RATE)
+            n_classes = self.epoch_logits_.shape[2]
+            if epoch == last_estimate and estimate >= 0.95 * (n_classes - 1) / n_classes:
+                warnings.warn(
+                    f"the estimated noise rate {estimate:.2f} is close to {n_classes - 1}/"
+                    f"{n_classes}, where labels carry no information: the networks had "
+                    "probably not yet fit the data when it was taken, and Co-teaching will "
+                    "drop most samples. Set forget_rate explicitly, or give the ramp more "
+                    "epochs (num_gradual) or steps (smaller batch_size).",
+                    UserWarning,
+                    stacklevel=2,
+                )
         self.history.record("target_forget_rate", self.forget_rate_)
 
-    def infer_proba(self, X):
-        proba = super().infer_proba(X)
+    def proba_from_logits(self, logits1, logits2):
+        proba = logits1.softmax(dim=1)
         if self.inference == "ensemble":
-            proba = (proba + self.module2_(X).softmax(dim=1)) / 2
+            proba = (proba + logits2.softmax(dim=1)) / 2
         return proba
 
 
@@ -98,10 +122,14 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         confident learning (:func:`~sknoisy.quality.estimate_noise_rate`) on the
         networks' predicted probabilities averaged over the epochs so far estimates the
         share of wrong labels; the last estimate (capped at 0.9) is kept and stored in
-        ``forget_rate_``. On clean data it stays near 0.
+        ``forget_rate_``. On clean data it stays near 0. A warning says when the estimate
+        is near ``(K - 1) / K`` (no information in the labels), which usually means the
+        networks had not fit the data yet.
     num_gradual : int or float, default=0.1
         Length ``T_k`` of the ramp of ``R(t)`` from 0 to ``forget_rate``: epochs (int)
         or a fraction of ``max_epochs`` (float), so the schedule fits any run length.
+        With ``forget_rate="auto"`` the ramp lasts at least ``min(5, max_epochs // 2)``
+        epochs, so that the estimate is not taken from a barely trained network.
     exponent : float, default=1.0
         Shape ``c`` of the ramp ``R(t) = forget_rate * min((t / T_k) ** c, 1)``.
     inference : {"ensemble", "first"}, default="ensemble"
@@ -113,7 +141,7 @@ class CoTeachingClassifier(BaseNoisyClassifier):
     forget_rate_ : float
         The forget rate used after the ramp (the estimate when ``forget_rate="auto"``).
     num_gradual_ : int
-        Ramp length in epochs.
+        Ramp length in epochs (see ``num_gradual``).
     {common_attributes}
 
     See Also
@@ -204,6 +232,9 @@ class CoTeachingClassifier(BaseNoisyClassifier):
                 f"inference must be 'ensemble' or 'first', got {self.inference!r}"
             )
         self.num_gradual_ = resolve_epochs(self.num_gradual, self.max_epochs, "num_gradual")
+        if self.forget_rate == "auto":
+            # The estimate is taken during the ramp; an untrained network overestimates.
+            self.num_gradual_ = max(self.num_gradual_, min(_MIN_AUTO_RAMP, self.max_epochs // 2))
         return {
             "forget_rate": self.forget_rate,
             "num_gradual": self.num_gradual_,

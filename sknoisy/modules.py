@@ -72,6 +72,12 @@ def reset_parameters(module):
     module : torch.nn.Module
         The same module.
 
+    Raises
+    ------
+    ValueError
+        If some parameter belongs to a sub-module without ``reset_parameters``: it would
+        keep its value, and two networks built from the same instance would share it.
+
     Examples
     --------
     >>> import torch
@@ -80,8 +86,17 @@ def reset_parameters(module):
     >>> bool(reset_parameters(lin).weight.abs().sum() > 0)
     True
     """
-    for sub in module.modules():
+    stuck = []
+    for name, sub in module.named_modules():
         if callable(getattr(sub, "reset_parameters", None)):
             sub.reset_parameters()
+        else:
+            stuck += [f"{name}.{p}" if name else p for p, _ in sub.named_parameters(recurse=False)]
+    if stuck:
+        raise ValueError(
+            "the module instance has parameters that cannot be re-initialised "
+            f"({', '.join(stuck)}: their module has no reset_parameters method); pass the "
+            "module class (with "
+            "module_params) instead, or give that module a reset_parameters method"
+        )
     return module
-

@@ -286,8 +286,7 @@ def confident_joint(labels, pred_probs, calibrate=True):
 
     # Per-class thresholds; classes with no labelled rows get +inf, so they
     # can never be chosen.
-    sums = np.zeros(k)
-    np.add.at(sums, y, p[np.arange(n), y])
+    sums = np.bincount(y, weights=p[np.arange(n), y], minlength=k)
     has_rows = counts > 0
     thresholds = np.full(k, np.inf)
     thresholds[has_rows] = sums[has_rows] / counts[has_rows]
@@ -297,8 +296,7 @@ def confident_joint(labels, pred_probs, calibrate=True):
     masked = np.where(confident, p, -np.inf)
     pred = masked.argmax(axis=1)
 
-    joint = np.zeros((k, k), dtype=np.int64)
-    np.add.at(joint, (y[any_conf], pred[any_conf]), 1)
+    joint = np.bincount(y[any_conf] * k + pred[any_conf], minlength=k * k).reshape(k, k)
     if not calibrate:
         return joint
 

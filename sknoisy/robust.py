@@ -7,8 +7,8 @@ from .losses import LOSSES, get_loss
 
 __all__ = ["RobustLossClassifier"]
 
-# Defaults of ``beta`` per loss: SCE weighs its reverse term by 1, bootstrapping keeps
-# 95% of the given label (Wang et al., 2019; Reed et al., 2015).
+# Defaults of ``beta`` per loss: SCE weighs its reverse term by 1 (Wang et al., 2019);
+# bootstrapping keeps 95% (soft) or 80% (hard) of the given label (Reed et al., 2015).
 _DEFAULT_BETA = {"sce": 1.0, "bootstrap_soft": 0.95, "bootstrap_hard": 0.8}
 
 

@@ -93,3 +93,21 @@ def test_grid_search_on_string_labels_in_a_pipeline_pickles(n_jobs):
     np.testing.assert_array_equal(restored.predict(X_test), search.predict(X_test))
     assert set(restored.predict(X_test)) <= {"low", "mid", "high"}
     assert restored.score(X_test, y_test) > 0.7
+
+
+def test_warns_when_the_auto_estimate_carries_no_information():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=240, n_features=8, n_informative=5, n_classes=3,
+                               random_state=0)
+    clf = CoTeachingClassifier(max_epochs=6, hidden_layer_sizes=(8,), random_state=0)
+    with pytest.warns(UserWarning, match="close to 2/3, where labels carry no information"):
+        clf.fit(X, y)
+
+
+def test_short_runs_still_estimate_the_forget_rate_after_some_training(noisy_digits):
+    X_train, X_test, _, y_noisy, y_test = noisy_digits
+    clf = CoTeachingClassifier(max_epochs=5, random_state=0).fit(X_train, y_noisy)
+    assert clf.num_gradual_ == 2  # at least min(5, max_epochs // 2) epochs of ramp
+    assert abs(clf.forget_rate_ - 0.4) < 0.1
+    assert clf.score(X_test, y_test) > 0.85
