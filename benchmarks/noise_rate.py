@@ -39,7 +39,7 @@ def main():
     lines = [
         "# Noise-rate estimate against training length",
         "",
-        f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC with "
+        f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC with "
         "`benchmarks/noise_rate.py`: digits, 40% symmetric noise (true rate "
         f"{flipped.mean():.2f}), seed 0.",
         "",

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import BatchScoring, EpochScoring
 
 from ._training import NoisyLabelNet, TensorBatchIterator, TensorDataset
 from .modules import MLP, reset_parameters
@@ -142,7 +143,8 @@ def _seeded_torch(seed, device):
     ``seed``, and the caller's random state, on the CPU and on every GPU, is unchanged.
     """
     on_cuda = device.type == "cuda"
-    cuda_index = (device.index or 0) if on_cuda else None
+    if on_cuda:  # "cuda" without an index means the current device
+        cuda_index = torch.cuda.current_device() if device.index is None else device.index
     with torch.random.fork_rng(devices=[cuda_index] if on_cuda else []):
         torch.default_generator.manual_seed(seed)
         if on_cuda:
@@ -294,13 +296,29 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         return sizes
 
     def _check_callbacks(self):
-        """A fresh copy of the user's callbacks, so fitting never changes the parameter."""
+        """A fresh copy of the user's callbacks, so fitting never changes the parameter.
+
+        Training has no validation split (its labels would be as noisy as the training
+        labels), so callbacks that would read validation results are refused up front.
+        """
         if self.callbacks is None:
             return None
         if not isinstance(self.callbacks, (list, tuple)):
             raise TypeError(
                 f"callbacks must be a list of skorch callbacks or None, got {self.callbacks!r}"
             )
+        for item in self.callbacks:
+            callback = item[1] if isinstance(item, tuple) else item
+            monitor = getattr(callback, "monitor", None)
+            scores_validation = isinstance(callback, (EpochScoring, BatchScoring)) and (
+                not callback.on_train
+            )
+            if scores_validation or (isinstance(monitor, str) and monitor.startswith("valid")):
+                raise ValueError(
+                    f"callback {callback!r} reads validation results, but training has no "
+                    "validation split; score or monitor the training data instead (e.g. "
+                    "on_train=True, monitor='train_loss')"
+                )
         return copy.deepcopy(list(self.callbacks))
 
     def _resolve_optimizer(self):

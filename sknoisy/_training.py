@@ -1,15 +1,19 @@
 """The skorch side: in-memory tensor batches and the network trainer every method extends.
 
-Batches are ``(X, y, index)`` slices of tensors already on the training device, so no
-per-sample Python collation happens; the sample index lets a method keep per-sample state
-(losses, weights, soft targets) in device tensors.
+Training batches are ``(X, y)`` slices of tensors already on the training device that
+also carry their rows' indices (:class:`IndexedBatch`), so no per-sample Python collation
+happens and a method can keep per-sample state (losses, weights, soft targets) in device
+tensors.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
 
 from .quality import estimate_noise_rate, label_quality_scores
@@ -17,20 +21,24 @@ from .quality import estimate_noise_rate, label_quality_scores
 __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet"]
 
 
-class TensorDataset(torch.utils.data.Dataset):
-    """Features, encoded labels and optional sample weights as tensors on one device."""
+class TensorDataset(Dataset):
+    """Features, encoded labels and optional sample weights as tensors on one device.
+
+    A skorch ``Dataset``, so that skorch's callbacks find ``X`` and ``y`` in it.
+    """
 
     def __init__(self, X, y=None, sample_weight=None, device="cpu"):
-        self.X = to_tensor(X, device=device)
-        if self.X.is_floating_point() and self.X.dtype != torch.float32:
-            self.X = self.X.float()
-        self.y = None if y is None else to_tensor(y, device=device).long()
+        with warnings.catch_warnings():
+            # Read-only arrays (e.g. from pandas) are fine: nothing writes to them.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            X = to_tensor(X, device=device)
+            y = None if y is None else to_tensor(y, device=device).long()
+        if X.is_floating_point() and X.dtype != torch.float32:
+            X = X.float()
+        super().__init__(X, y)
         self.sample_weight = (
             None if sample_weight is None else to_tensor(sample_weight, device=device).float()
         )
-
-    def __len__(self):
-        return len(self.X)
 
     def __getitem__(self, i):
         return self.X[i], (None if self.y is None else self.y[i])
@@ -150,6 +158,7 @@ class NoisyLabelNet(NeuralNet):
         if self.epoch_logits_ is None:
             n = len(self.train_labels_)
             shape = (len(logits), n, logits[0].shape[1])
+            self.n_classes_ = shape[2]
             self.epoch_logits_ = torch.zeros(shape, device=logits[0].device)
             self.proba_sum_ = torch.zeros(shape[1:], dtype=torch.float64, device=logits[0].device)
         for buffer, out in zip(self.epoch_logits_, logits, strict=True):
@@ -183,6 +192,7 @@ class NoisyLabelNet(NeuralNet):
                     "the network's weights became non-finite during training; lower lr or "
                     "scale the features (e.g. StandardScaler)"
                 )
+        del self.history[self.n_recorded_epochs_:]  # an epoch cut short by Ctrl-C
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
         del self.train_labels_, self.sample_weight_
@@ -238,6 +248,8 @@ class NoisyLabelNet(NeuralNet):
         # one backward and one plain step are all these optimizers need, and callbacks
         # still see the gradients through on_grad_computed. (_zero_grad_optimizer,
         # _step_optimizer and _set_training are skorch's own helpers for these hooks.)
+        if not self.module_.training:  # a callback predicted since the epoch began
+            self._set_training(True)
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)
         self.notify(
@@ -259,6 +271,17 @@ class NoisyLabelNet(NeuralNet):
         return {"loss": loss, "y_pred": y_pred}
 
     # -- inference --------------------------------------------------------------------
+    @property
+    def classes_(self):
+        """Class indices ``0 .. K-1`` (the estimator maps them to its labels)."""
+        return np.arange(self.n_classes_)
+
+    def __sklearn_tags__(self):
+        # A classifier, so that scikit-learn scorers in skorch callbacks treat it as one.
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        return tags
+
     def proba_from_logits(self, *logits):
         """Class probabilities from the networks' logits; here network 1's softmax."""
         return torch.softmax(logits[0], dim=1)

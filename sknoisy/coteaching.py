@@ -53,6 +53,7 @@ class CoTeachingNet(NoisyLabelNet):
         # Until the first estimate (end of epoch 0), "auto" forgets nothing.
         self.forget_rate_ = 0.0 if auto else float(self.forget_rate)
         self.current_forget_rate_ = 0.0
+        self.uninformative_estimate_ = False
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -85,17 +86,10 @@ class CoTeachingNet(NoisyLabelNet):
             # The base class has just recorded this epoch's confident-learning estimate.
             estimate = self.history[-1, "noise_rate"]
             self.forget_rate_ = min(estimate, _MAX_AUTO_FORGET_RATE)
-            n_classes = self.epoch_logits_.shape[2]
-            if epoch == last_estimate and estimate >= 0.95 * (n_classes - 1) / n_classes:
-                warnings.warn(
-                    f"the estimated noise rate {estimate:.2f} is close to {n_classes - 1}/"
-                    f"{n_classes}, where labels carry no information: the networks had "
-                    "probably not yet fit the data when it was taken, and Co-teaching will "
-                    "drop most samples. Set forget_rate explicitly, or give the ramp more "
-                    "epochs (num_gradual) or steps (smaller batch_size).",
-                    UserWarning,
-                    stacklevel=2,
-                )
+            n_classes = self.n_classes_
+            # Near (K - 1) / K the labels would carry no information: more likely, the
+            # networks had not fit the data yet. The estimator warns after fit.
+            self.uninformative_estimate_ = estimate >= 0.95 * (n_classes - 1) / n_classes
         self.history.record("target_forget_rate", self.forget_rate_)
 
     def proba_from_logits(self, logits1, logits2):
@@ -244,3 +238,14 @@ class CoTeachingClassifier(BaseNoisyClassifier):
 
     def _copy_fitted_state(self, net):
         self.forget_rate_ = float(net.forget_rate_)
+        if net.uninformative_estimate_:
+            n_classes = len(self.classes_)
+            warnings.warn(
+                f"the estimated noise rate {self.forget_rate_:.2f} is close to "
+                f"{n_classes - 1}/{n_classes}, where labels carry no information: the "
+                "networks had probably not yet fit the data when it was taken, and "
+                "Co-teaching dropped most samples. Set forget_rate explicitly, or give the "
+                "ramp more epochs (num_gradual) or steps (smaller batch_size).",
+                UserWarning,
+                stacklevel=3,
+            )

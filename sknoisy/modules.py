@@ -75,8 +75,9 @@ def reset_parameters(module):
     Raises
     ------
     ValueError
-        If some parameter belongs to a sub-module without ``reset_parameters``: it would
-        keep its value, and two networks built from the same instance would share it.
+        If some parameter is reached by no ``reset_parameters`` (of its module or of a
+        module above it): it would keep its value, and two networks built from the same
+        instance would share it.
 
     Examples
     --------
@@ -86,17 +87,27 @@ def reset_parameters(module):
     >>> bool(reset_parameters(lin).weight.abs().sum() > 0)
     True
     """
-    stuck = []
+    reset_method = {}
     for name, sub in module.named_modules():
-        if callable(getattr(sub, "reset_parameters", None)):
-            sub.reset_parameters()
-        else:
-            stuck += [f"{name}.{p}" if name else p for p, _ in sub.named_parameters(recurse=False)]
+        # torch.nn.MultiheadAttention names its method _reset_parameters.
+        method = getattr(sub, "reset_parameters", None) or getattr(sub, "_reset_parameters", None)
+        if callable(method):
+            reset_method[name] = method
+    # Children first, so that a parent's own initialisation has the last word.
+    for name in sorted(reset_method, key=lambda n: -(n.count(".") + 1 if n else 0)):
+        reset_method[name]()
+
+    def covered(param_name):
+        owner = param_name.rpartition(".")[0]
+        parts = owner.split(".") if owner else []
+        return any(".".join(parts[:i]) in reset_method for i in range(len(parts) + 1))
+
+    stuck = [p for p, _ in module.named_parameters() if not covered(p)]
     if stuck:
         raise ValueError(
             "the module instance has parameters that cannot be re-initialised "
-            f"({', '.join(stuck)}: their module has no reset_parameters method); pass the "
-            "module class (with "
-            "module_params) instead, or give that module a reset_parameters method"
+            f"({', '.join(stuck)}: no module above them has a reset_parameters method); "
+            "pass the module class (with module_params) instead, or give that module a "
+            "reset_parameters method"
         )
     return module

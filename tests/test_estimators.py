@@ -290,8 +290,8 @@ class _InterruptAt(Callback):
 def test_interrupt_keeps_the_completed_epochs(Estimator, small):
     X, y = small
     clf = Estimator(callbacks=[_InterruptAt(3)], **{**FAST, "max_epochs": 10}).fit(X, y)
-    assert clf.n_iter_ == 2  # completed epochs; the interrupted third is in the history
-    assert len(clf.history_) == 3 and len(clf.history_[:, "noise_rate"]) == 2
+    assert clf.n_iter_ == 2 == len(clf.history_)  # the interrupted third epoch is dropped
+    assert len(clf.history_[:, "noise_rate"]) == 2
     assert clf.predict_proba(X).shape == (len(X), 3)
     assert np.all(np.isfinite(clf.label_quality_))
 
@@ -388,13 +388,72 @@ def test_cuda_without_cuda_is_named(small):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_skorch_scoring_callback_on_training_data(Estimator, small):
+@pytest.mark.parametrize("use_caching", [True, False])
+def test_skorch_scoring_callbacks_on_training_data(Estimator, use_caching, small):
     from skorch.callbacks import EpochScoring
 
     X, y = small
+    y_binary = (y > 0).astype(int)
     clf = Estimator(
-        callbacks=[EpochScoring("accuracy", on_train=True, name="train_acc")],
+        callbacks=[
+            EpochScoring("accuracy", on_train=True, name="train_acc", use_caching=use_caching),
+            EpochScoring("roc_auc", on_train=True, name="train_auc", use_caching=use_caching),
+        ],
         **{**FAST, "max_epochs": 30},
-    ).fit(X, y)
+    ).fit(X, y_binary)
     accuracies = clf.history_[:, "train_acc"]
     assert len(accuracies) == 30 and accuracies[-1] > accuracies[0]
+    assert clf.history_[-1, "train_auc"] > 0.6  # a probability-based scorer runs (chance 0.5)
+
+
+def test_callbacks_that_need_a_validation_split_are_refused(small):
+    from skorch.callbacks import EarlyStopping, EpochScoring
+
+    X, y = small
+    for callback in [EpochScoring("accuracy"), EarlyStopping()]:
+        with pytest.raises(ValueError, match="no validation split"):
+            RobustLossClassifier(callbacks=[callback], **FAST).fit(X, y)
+    clf = RobustLossClassifier(
+        callbacks=[EarlyStopping(monitor="train_loss", patience=2)], **FAST
+    ).fit(X, y)
+    assert clf.n_iter_ >= 1
+
+
+def test_a_callback_predicting_mid_epoch_does_not_turn_off_dropout(small):
+    from skorch.callbacks import BatchScoring
+
+    X, y = small
+    modes = []
+
+    class RecordMode(Callback):
+        def on_batch_begin(self, net, training=False, **kwargs):
+            if training:
+                modes.append(net.module_.training)
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            modes.append(net.module_.training)
+
+    RobustLossClassifier(
+        callbacks=[BatchScoring("accuracy", on_train=True, use_caching=False), RecordMode()],
+        **{**FAST, "dropout": 0.5, "batch_size": 64},
+    ).fit(X, y)
+    assert all(modes[1::2])  # during every gradient computation
+
+
+def test_module_instances_reset_like_torch_does():
+    class ParentInit(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 3)
+
+        def reset_parameters(self):
+            torch.nn.init.zeros_(self.lin.weight)
+
+        def forward(self, X):
+            return self.lin(X)
+
+    from sknoisy.modules import reset_parameters
+
+    weight = reset_parameters(ParentInit()).lin.weight.detach()
+    assert float(weight.abs().sum()) == 0.0  # the parent's reset runs last
+    reset_parameters(torch.nn.TransformerEncoderLayer(8, 2))  # _reset_parameters inside
