@@ -238,17 +238,14 @@ class NoisyLabelNet(NeuralNet):
         self.record_logits(index, logits)
         return self.weighted_mean(self.criterion_(logits, y), index), (logits,)
 
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        # Once an epoch rather than once a batch: nothing switches to eval mid-epoch.
-        self._set_training(True)
-
     def train_step(self, batch, **fit_params):
         # skorch's default passes a closure to every optimizer's step; one zero_grad,
         # one backward and one plain step are all these optimizers need, and callbacks
         # still see the gradients through on_grad_computed. (_zero_grad_optimizer,
         # _step_optimizer and _set_training are skorch's own helpers for these hooks.)
-        if not self.module_.training:  # a callback predicted since the epoch began
+        # Switching modes walks every sub-module, so it is done only when needed: at the
+        # start, and after a callback predicted (which leaves the networks in eval mode).
+        if not self.module_.training:
             self._set_training(True)
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)

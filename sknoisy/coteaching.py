@@ -81,15 +81,14 @@ class CoTeachingNet(NoisyLabelNet):
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        last_estimate = max(self.num_gradual, 1) - 1
-        if self.forget_rate == "auto" and epoch <= last_estimate:
+        if self.forget_rate == "auto" and epoch < max(self.num_gradual, 1):
             # The base class has just recorded this epoch's confident-learning estimate.
             estimate = self.history[-1, "noise_rate"]
             self.forget_rate_ = min(estimate, _MAX_AUTO_FORGET_RATE)
-            n_classes = self.n_classes_
             # Near (K - 1) / K the labels would carry no information: more likely, the
             # networks had not fit the data yet. The estimator warns after fit.
-            self.uninformative_estimate_ = estimate >= 0.95 * (n_classes - 1) / n_classes
+            k = self.n_classes_
+            self.uninformative_estimate_ = estimate >= 0.95 * (k - 1) / k
         self.history.record("target_forget_rate", self.forget_rate_)
 
     def proba_from_logits(self, logits1, logits2):
@@ -217,9 +216,7 @@ class CoTeachingClassifier(BaseNoisyClassifier):
                 raise ValueError(
                     f"forget_rate must be 'auto' or a float, got {self.forget_rate!r}"
                 )
-            _check_number(self.forget_rate, "forget_rate", low=0, high=1)
-            if self.forget_rate >= 1:
-                raise ValueError(f"forget_rate must be in [0, 1), got {self.forget_rate!r}")
+            _check_number(self.forget_rate, "forget_rate", low=0, high=1, high_open=True)
         _check_number(self.exponent, "exponent", low=0, low_open=True)
         if self.inference not in ("ensemble", "first"):
             raise ValueError(
