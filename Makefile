@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test speed noise-rate lint clean
+.PHONY: demo demo-results test bench bench-quick speed noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,21 @@ demo-results: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# Regenerates every committed result from scratch: the speed table, the benchmark grid
+# (CSV, tables, plots; about 40 minutes on 2 CPU cores), the noise-rate table, the demo,
+# and README's copies of them.
+BENCH_JOBS ?= 2
+bench: $(VENV)/.installed
+	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/run.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
+	$(PY) benchmarks/noise_rate.py
+	$(PY) -m sknoisy demo | tee benchmarks/results/demo.txt
+	$(PY) benchmarks/readme_tables.py
+
+# The smoke run of the grid (into benchmarks/output/, not committed).
+bench-quick: $(VENV)/.installed
+	$(PY) benchmarks/run.py --quick --fresh
 
 speed: $(VENV)/.installed
 	$(PY) benchmarks/speed.py

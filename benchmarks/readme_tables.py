@@ -2,8 +2,10 @@
 
 README marks each table with ``<!-- results/NAME -->`` ... ``<!-- /results/NAME -->``;
 the lines between are replaced by the Markdown table rows of
-``benchmarks/results/NAME``. ``make demo-results`` and ``make speed`` run this after
-regenerating their file, so README's figures are always those of the committed output.
+``benchmarks/results/NAME``. A block opened with ``<!-- include results/NAME -->``
+instead gets the whole file. ``make bench``, ``make demo-results`` and ``make speed`` run
+this after regenerating their files, so README's figures are always those of the
+committed output.
 """
 
 from __future__ import annotations
@@ -19,15 +21,19 @@ def table_rows(path):
     return "\n".join(line for line in path.read_text().splitlines() if line.startswith("|"))
 
 
+def whole_file(path):
+    return path.read_text().strip()
+
+
 def main():
     readme_path = ROOT / "README.md"
     readme = readme_path.read_text()
-    pattern = re.compile(r"(<!-- results/(\S+) -->\n).*?(\n<!-- /results/\2 -->)", re.S)
+    pattern = re.compile(r"(<!-- (include )?results/(\S+) -->\n).*?(\n<!-- /results/\3 -->)", re.S)
 
     def fill(match):
-        return match.group(1) + table_rows(ROOT / "benchmarks" / "results" / match.group(2)) + (
-            match.group(3)
-        )
+        opening, include, name, closing = match.groups()
+        content = (whole_file if include else table_rows)(ROOT / "benchmarks" / "results" / name)
+        return opening + content + closing
 
     updated, count = pattern.subn(fill, readme)
     if count == 0:

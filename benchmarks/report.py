@@ -1,0 +1,318 @@
+"""Summaries of the benchmark CSV: Markdown tables, the README excerpt and the plots.
+
+``benchmarks/run.py`` calls :func:`write` after each run, over every row of the CSV
+(``--resume`` with nothing left to run just redraws). Files written to the output
+directory:
+
+- ``bench.md``: per dataset, tables of clean-test accuracy, label-quality AUROC,
+  label-issue precision / recall / F1 and fit time, methods x noise kinds, mean ± std
+  over seeds; failed cells listed at the end.
+- ``headline.md``: the accuracy tables of digits and synthetic with the plot, included
+  in README by ``benchmarks/readme_tables.py``.
+- ``accuracy.png``: accuracy against the symmetric noise rate, one panel per dataset.
+- ``precision_recall.png``: label-issue precision against recall, one panel per dataset.
+
+When a cell was run more than once, its last row counts. Datasets, noise kinds and
+methods appear in the order of their first row (``run.py`` sorts the rows in grid order).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HEADLINE_DATASETS = ("digits", "synthetic")
+CLEAN = "none"
+METRICS = {
+    "accuracy": "Clean-test accuracy",
+    "quality_auroc": "AUROC of label quality (wrong vs right labels)",
+    "issue_f1": "Label-issue F1",
+    "issue_precision": "Label-issue precision",
+    "issue_recall": "Label-issue recall",
+    "fit_s": "Fit time (s)",
+}
+NUMERIC = [*METRICS, "noise_rate_true", "noise_rate_est", "seed"]
+SYMMETRIC_RATES = {"sym20": 0.2, "sym40": 0.4, "sym60": 0.6, "sym80": 0.8}
+LEGEND = (
+    "`RobustLossClassifier` is plain cross-entropy; `oracle` is the same network trained "
+    "on the true labels (it does not depend on the noise, so one value per seed fills "
+    "every column); `cleanlab` is `CleanLearning` around that network. Best non-oracle "
+    "mean per column in bold."
+)
+
+
+def frame(rows):
+    """The rows as a DataFrame: the last row of each cell, numbers parsed."""
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df = df.drop_duplicates(["dataset", "noise", "seed", "method", "max_epochs"], keep="last")
+    for column in NUMERIC:
+        df[column] = pd.to_numeric(df[column], errors="coerce")
+    return df
+
+
+def _ordered(values):
+    return list(dict.fromkeys(values))
+
+
+def _cell(values, digits):
+    values = values.dropna()
+    if values.empty:
+        return "–"
+    if len(values) == 1:
+        return f"{values.iloc[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def metric_table(df, metric, digits=3, bold_best=True):
+    """Markdown table: methods x noise kinds, mean ± std over seeds of ``metric``."""
+    ok = df[df["status"] == "ok"]
+    noises = [n for n in _ordered(df["noise"]) if n != CLEAN]
+    methods = _ordered(df["method"])
+    means = {}
+    lines = ["| method | " + " | ".join(noises) + " |", "|---|" + "---:|" * len(noises)]
+    cells = {}
+    for method in methods:
+        for noise in noises:
+            # The oracle never sees the noise: its clean-label runs fill every column.
+            select = ok["method"] == method
+            select &= ok["noise"].isin([noise, CLEAN] if method == "oracle" else [noise])
+            values = ok.loc[select, metric]
+            cells[method, noise] = _cell(values, digits)
+            if method != "oracle" and not values.dropna().empty:
+                means[method, noise] = values.mean()
+    if bold_best:
+        for noise in noises:
+            candidates = {m: v for (m, n), v in means.items() if n == noise}
+            if candidates:
+                best = (max if metric != "fit_s" else min)(candidates, key=candidates.get)
+                cells[best, noise] = f"**{cells[best, noise]}**"
+    for method in methods:
+        if all(cells[method, noise] == "–" for noise in noises):
+            continue
+        lines.append(f"| {method} | " + " | ".join(cells[method, n] for n in noises) + " |")
+    return "\n".join(lines)
+
+
+def provenance(df, command, jobs):
+    import torch
+
+    import sknoisy
+
+    finished = df["finished"].dropna().max() if "finished" in df else ""
+    seeds = ", ".join(str(int(s)) for s in sorted(df["seed"].unique()))
+    threads = ", ".join(sorted(df["threads"].astype(str).unique()))
+    epochs = sorted(set(df["max_epochs"].astype(str)) - {"", "nan"})
+    return (
+        f"Measured by `{command}`, last cell finished {finished[:16].replace('T', ' ')} UTC; "
+        f"seeds {seeds}; {os.cpu_count()} CPU cores ({platform.machine()}), "
+        f"{jobs} worker(s) with {threads} torch thread(s) each; sknoisy {sknoisy.__version__}, "
+        f"torch {torch.__version__}, Python {platform.python_version()}"
+        + (f"; max_epochs overridden to {', '.join(epochs)}" if epochs else "; default epochs")
+        + "."
+    )
+
+
+def failures(df):
+    failed = df[df["status"] != "ok"]
+    if failed.empty:
+        return ""
+    lines = [
+        "## Failed cells",
+        "",
+        "| dataset | noise | seed | method | error |",
+        "|---|---|---|---|---|",
+    ]
+    for row in failed.itertuples():
+        error = str(row.error).replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {row.dataset} | {row.noise} | {row.seed} | {row.method} | {error} |")
+    return "\n".join(lines)
+
+
+def bench_markdown(df, command, jobs, speed_table=""):
+    parts = ["# Benchmark grid", "", provenance(df, command, jobs), "", LEGEND, ""]
+    for dataset in _ordered(df["dataset"]):
+        subset = df[df["dataset"] == dataset]
+        n_train = int(pd.to_numeric(subset["n_train"], errors="coerce").max())
+        parts += [f"## {dataset} ({n_train} training rows)", ""]
+        for metric, title in METRICS.items():
+            table = metric_table(subset, metric, digits=1 if metric == "fit_s" else 3)
+            parts += [f"### {title}", "", table, ""]
+    if speed_table:
+        parts += ["## Fit time against a hand-written PyTorch loop", "", speed_table, ""]
+    parts.append(failures(df))
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def headline_markdown(df, command, jobs):
+    parts = [
+        "Clean-test accuracy, mean ± std over seeds, every method with default parameters. "
+        + provenance(df, command, jobs),
+        "",
+    ]
+    for dataset in HEADLINE_DATASETS:
+        subset = df[df["dataset"] == dataset]
+        if subset.empty:
+            continue
+        parts += [f"**{dataset}**", "", metric_table(subset, "accuracy"), ""]
+    parts += [LEGEND, "", "![accuracy against noise rate](benchmarks/results/accuracy.png)"]
+    return "\n".join(parts) + "\n"
+
+
+def _style(index):
+    """Colour, marker and line style of the index-th method: ten dark colours with solid
+    lines, then ten light ones with dashed lines, then dotted."""
+    import matplotlib.pyplot as plt
+
+    colors = plt.get_cmap("tab20").colors
+    color = colors[2 * (index % 10) + (index // 10) % 2]
+    return color, "osD^vP*Xh<"[index % 10], ("-", "--", ":")[index // 10 % 3]
+
+
+def plot_accuracy(df, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = df[df["status"] == "ok"]
+    datasets = _ordered(df["dataset"])
+    methods = _ordered(df["method"])
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4.5), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        subset = ok[ok["dataset"] == dataset]
+        for i, method in enumerate(methods):
+            color, marker, linestyle = _style(i)
+            rows = subset[subset["method"] == method]
+            if method == "oracle":
+                if not rows.empty:
+                    ax.axhline(rows["accuracy"].mean(), color="black", ls="--", lw=1, label=method)
+                continue
+            stats = (
+                rows[rows["noise"].isin(SYMMETRIC_RATES)]
+                .assign(rate=lambda d: d["noise"].map(SYMMETRIC_RATES))
+                .groupby("rate")["accuracy"]
+                .agg(["mean", "std"])
+            )
+            if stats.empty:
+                continue
+            ax.errorbar(
+                stats.index, stats["mean"], yerr=stats["std"].fillna(0), color=color,
+                marker=marker, ls=linestyle, ms=4, lw=1.2, capsize=2, label=method,
+            )  # fmt: skip
+        ax.set_title(dataset)
+        ax.set_xlabel("symmetric noise rate")
+        ax.set_ylabel("clean-test accuracy")
+        ax.set_xticks(list(SYMMETRIC_RATES.values()))
+        ax.grid(alpha=0.3)
+    handles, labels = _legend(axes)
+    fig.tight_layout()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_precision_recall(df, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = df[(df["status"] == "ok") & (df["noise"] != CLEAN)]
+    ok = ok.dropna(subset=["issue_precision", "issue_recall"])
+    datasets = _ordered(df["dataset"])
+    methods = _ordered(ok["method"])
+    noises = _ordered(ok["noise"])
+    markers = dict(zip(noises, "osD^vP*Xh", strict=False))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4.5), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        means = (
+            ok[ok["dataset"] == dataset]
+            .groupby(["method", "noise"])[["issue_precision", "issue_recall"]]
+            .mean()
+        )
+        for i, method in enumerate(methods):
+            color, _, _ = _style(i)
+            face = color if i < 10 else "none"  # hollow markers from the 11th method on
+            for noise in noises:
+                if (method, noise) in means.index:
+                    precision, recall = means.loc[(method, noise)]
+                    ax.scatter(
+                        recall, precision, edgecolors=color, facecolors=face,
+                        marker=markers[noise], s=22,
+                    )  # fmt: skip
+        ax.set_title(dataset)
+        ax.set_xlabel("label-issue recall")
+        ax.set_ylabel("label-issue precision")
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            color=_style(i)[0],
+            marker="o",
+            ls="",
+            label=m,
+            markerfacecolor=_style(i)[0] if i < 10 else "none",
+        )  # fmt: skip
+        for i, m in enumerate(methods)
+    ] + [
+        plt.Line2D([], [], color="black", mfc="none", marker=markers[n], ls="", label=n)
+        for n in noises
+    ]
+    fig.tight_layout()
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _legend(axes):
+    seen = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    return list(seen.values()), list(seen)
+
+
+def write(rows, output, *, command, jobs):
+    """Write bench.md, headline.md and the plots for the rows into ``output``."""
+    output = Path(output)
+    df = frame(rows)
+    if df.empty:
+        return
+    speed = output / "speed.md"
+    speed_table = ""
+    if speed.exists():
+        speed_table = "\n".join(
+            line for line in speed.read_text().splitlines() if line.startswith("|")
+        )
+    (output / "bench.md").write_text(bench_markdown(df, command, jobs, speed_table))
+    (output / "headline.md").write_text(headline_markdown(df, command, jobs))
+    plot_accuracy(df, output / "accuracy.png")
+    plot_precision_recall(df, output / "precision_recall.png")
+
+
+def run_summary(rows):
+    """One line per dataset, noise kind and method: means over the seeds run."""
+    df = frame(rows)
+    if df.empty:
+        return "no results"
+    df["errors"] = (df["status"] != "ok").astype(int)
+    ok = df["status"] == "ok"
+    columns = ["accuracy", "quality_auroc", "issue_precision", "issue_recall", "issue_f1", "fit_s"]
+    df.loc[~ok, columns] = np.nan
+    df["seeds"] = ok.astype(int)
+    df["noise"] = pd.Categorical(df["noise"], _ordered([CLEAN, *df["noise"]]))
+    df["method"] = pd.Categorical(df["method"], _ordered(df["method"]))
+    summary = df.groupby(["dataset", "noise", "method"], sort=True, observed=True).agg(
+        {**dict.fromkeys(columns, "mean"), "seeds": "sum", "errors": "sum"}
+    )
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        return summary.to_string(float_format=lambda v: f"{v:.3f}", na_rep="–")

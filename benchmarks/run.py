@@ -1,0 +1,528 @@
+"""The benchmark grid: datasets x noise kinds x seeds x methods.
+
+Every cell trains one method on one dataset whose training labels were corrupted with
+one kind of noise, then measures
+
+- ``accuracy``: accuracy on the clean 30% test split;
+- ``quality_auroc``: AUROC of the method's per-row label quality for telling the
+  training rows whose label is right from those whose label was flipped;
+- ``issue_precision`` / ``issue_recall`` / ``issue_f1``: of the method's label-issue mask
+  against the flipped rows;
+- ``noise_rate_est``: the method's estimate of the noise rate, where it has one;
+- ``fit_s``: wall seconds of ``fit``.
+
+Rows are appended to ``OUTPUT/bench.csv`` as cells finish; ``benchmarks/report.py``
+turns the CSV into ``OUTPUT/bench.md``, the README tables and the plots. A cell that
+raises is recorded with ``status=error`` and the message, and the run goes on.
+
+Data
+----
+The features of each cell are standardised with the mean and scale of its training
+split. A dataset is split 70/30, stratified, by the seed; the training labels are
+corrupted with :func:`sknoisy.make_label_noise` (same seed); the test labels stay clean.
+
+- ``digits``: scikit-learn's 8x8 digits, 1,797 rows x 64 features, 10 classes.
+- ``synthetic``: an embedding-like problem, ``make_classification`` with 10,000 rows x
+  64 features (32 informative, 16 redundant), 10 classes of 3 clusters each.
+- ``highdim``: 3,000 rows x 512 features (32 informative, 32 redundant), 10 classes of
+  2 clusters each; the default network memorises noisy labels here within about five
+  epochs.
+- ``letter``, ``covertype`` (optional, not in the default grid): OpenML datasets
+  (20,000 rows each; covertype a stratified subsample), downloaded once into
+  ``benchmarks/.cache``; skipped with a message when OpenML cannot be reached.
+
+Methods
+-------
+A method is named ``Name`` or ``Name:param=value:param=value``. ``Name`` is any
+estimator class exported by :mod:`sknoisy` (new estimators join the grid without a
+change here), built with its default parameters and ``random_state=seed``; the
+``param=value`` parts set parameters (values are Python literals, else strings). The
+baselines:
+
+- ``oracle``: ``RobustLossClassifier()`` (the default network, cross-entropy) trained on
+  the true labels: the accuracy a method could reach if it removed all noise. It does not
+  depend on the noise, so it runs once per dataset and seed (recorded as noise ``none``).
+- ``LogisticRegression`` (``max_iter=1000``) and ``HistGradientBoostingClassifier``
+  (defaults): scikit-learn models on the noisy labels, without label quality.
+- ``cleanlab``: cleanlab's ``CleanLearning`` (its defaults: 5-fold cross-validated
+  probabilities, prune, refit; issue search in one process) wrapping
+  ``RobustLossClassifier()``, the same default network; its label quality and issues
+  are those of ``get_label_issues()``.
+
+The default grid runs every sknoisy estimator, each robust loss
+(``RobustLossClassifier:loss=gce`` ...; ``RobustLossClassifier`` itself is plain
+cross-entropy) and every baseline.
+
+Running it
+----------
+``make bench`` regenerates every committed result from scratch. Directly::
+
+    python benchmarks/run.py [--datasets digits,synthetic] [--noise sym40,pair40]
+        [--seeds 0,1] [--methods CoTeachingClassifier,cleanlab] [--jobs 2]
+        [--output DIR] [--fresh | --resume] [--quick] [--max-epochs N]
+
+Without ``--output`` the results go to ``benchmarks/output/`` (not committed), so a
+partial run never mixes with the committed grid. ``--resume`` skips cells already in the
+CSV with status ``ok``; ``--fresh`` starts a new CSV. ``--quick`` is a smoke run: digits,
+seed 0, ``sym20`` and ``sym60``, 3 epochs per network. ``--jobs N`` runs cells in N
+worker processes, each with ``cores // N`` torch threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import datetime
+import inspect
+import math
+import os
+import shlex
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import report  # noqa: E402  (the sibling module, found through sys.path above)
+
+DEFAULT_OUTPUT = HERE / "output"
+CACHE = HERE / ".cache"
+CSV_NAME = "bench.csv"
+
+NOISE = {
+    "sym20": ("symmetric", 0.2),
+    "sym40": ("symmetric", 0.4),
+    "sym60": ("symmetric", 0.6),
+    "sym80": ("symmetric", 0.8),
+    "pair40": ("pairflip", 0.4),
+    "inst40": ("instance", 0.4),
+}
+CLEAN = "none"  # the noise name of the oracle's cells
+DEFAULT_DATASETS = ("digits", "synthetic", "highdim")
+OPTIONAL_DATASETS = ("letter", "covertype")
+DEFAULT_SEEDS = (0, 1, 2)
+BASELINES = ("oracle", "LogisticRegression", "HistGradientBoostingClassifier", "cleanlab")
+QUICK = {"datasets": ("digits",), "seeds": (0,), "noise": ("sym20", "sym60"), "max_epochs": 3}
+
+FIELDS = (
+    "dataset", "noise", "seed", "method", "max_epochs", "status", "accuracy",
+    "quality_auroc", "issue_precision", "issue_recall", "issue_f1", "noise_rate_true",
+    "noise_rate_est", "n_train", "fit_s", "threads", "finished", "error",
+)  # fmt: skip
+KEY = ("dataset", "noise", "seed", "method", "max_epochs")
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class DatasetUnavailable(Exception):
+    """An optional dataset that cannot be loaded here (e.g. OpenML is unreachable)."""
+
+
+def _openml(name, n_rows):
+    from sklearn.datasets import fetch_openml
+    from sklearn.model_selection import train_test_split
+
+    try:
+        X, y = fetch_openml(
+            name, version=1, data_home=CACHE, return_X_y=True, as_frame=False, n_retries=1
+        )
+    except OSError as exc:  # URLError and socket errors are OSErrors
+        raise DatasetUnavailable(f"OpenML not reachable ({exc})") from exc
+    if len(y) > n_rows:
+        X, _, y, _ = train_test_split(X, y, train_size=n_rows, stratify=y, random_state=0)
+    return X, y
+
+
+@cache
+def load_dataset(name):
+    """``(X, y)`` of a dataset in this suite; the same arrays on every call."""
+    from sklearn.datasets import load_digits, make_classification
+
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+    elif name == "synthetic":
+        X, y = make_classification(
+            n_samples=10_000, n_features=64, n_informative=32, n_redundant=16, n_classes=10,
+            n_clusters_per_class=3, class_sep=2.5, random_state=0,
+        )  # fmt: skip
+    elif name == "highdim":
+        X, y = make_classification(
+            n_samples=3_000, n_features=512, n_informative=32, n_redundant=32, n_classes=10,
+            n_clusters_per_class=2, class_sep=3.0, random_state=0,
+        )  # fmt: skip
+    elif name == "letter":
+        X, y = _openml("letter", 20_000)
+    elif name == "covertype":
+        X, y = _openml("covertype", 20_000)
+    else:
+        raise ValueError(f"unknown dataset {name!r}")
+    return np.asarray(X, dtype=np.float32), np.asarray(y)
+
+
+@lru_cache(maxsize=8)
+def make_cell_data(dataset, noise, seed):
+    """Standardised train/test split with noisy training labels for one cell."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    from sknoisy import make_label_noise
+
+    X, y = load_dataset(dataset)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=seed
+    )
+    scaler = StandardScaler().fit(X_train)
+    X_train = scaler.transform(X_train).astype(np.float32)
+    X_test = scaler.transform(X_test).astype(np.float32)
+    if noise == CLEAN:
+        y_noisy = y_train
+    else:
+        kind, rate = NOISE[noise]
+        y_noisy = make_label_noise(y_train, kind, rate, X=X_train, random_state=seed)
+    return X_train, X_test, y_train, y_noisy, y_test
+
+
+# ---------------------------------------------------------------------------- methods
+
+
+def sknoisy_estimators():
+    """``{name: class}`` of every classifier exported by sknoisy."""
+    from sklearn.base import ClassifierMixin
+
+    import sknoisy
+
+    return {
+        name: obj
+        for name in sknoisy.__all__
+        if inspect.isclass(obj := getattr(sknoisy, name)) and issubclass(obj, ClassifierMixin)
+    }
+
+
+def default_methods():
+    """The grid's methods: every sknoisy estimator, each robust loss, the baselines."""
+    from sknoisy.losses import LOSSES
+
+    methods = list(sknoisy_estimators())
+    default_loss = (
+        inspect.signature(sknoisy_estimators()["RobustLossClassifier"]).parameters["loss"].default
+    )
+    methods += [f"RobustLossClassifier:loss={loss}" for loss in LOSSES if loss != default_loss]
+    return methods + list(BASELINES)
+
+
+def _literal(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+@dataclass(frozen=True)
+class Method:
+    """A parsed method name: an estimator class name or baseline, plus parameters."""
+
+    name: str
+    base: str
+    params: tuple
+
+    @classmethod
+    def parse(cls, name):
+        base, *settings = name.split(":")
+        params = []
+        for setting in settings:
+            key, sep, value = setting.partition("=")
+            if not sep or not key:
+                raise ValueError(f"method {name!r}: expected Name:param=value, got {setting!r}")
+            params.append((key, _literal(value)))
+        known = set(sknoisy_estimators()) | set(BASELINES)
+        if base not in known:
+            raise ValueError(f"unknown method {base!r}; known: {', '.join(sorted(known))}")
+        method = cls(name, base, tuple(params))
+        method.build(seed=0, max_epochs=None)  # unknown parameters fail here, not per cell
+        return method
+
+    def build(self, seed, max_epochs):
+        """A fresh estimator for one cell."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+
+        if self.base == "LogisticRegression":
+            estimator = LogisticRegression(max_iter=1000)
+        elif self.base == "HistGradientBoostingClassifier":
+            estimator = HistGradientBoostingClassifier(random_state=seed)
+        elif self.base in ("oracle", "cleanlab"):
+            estimator = sknoisy_estimators()["RobustLossClassifier"](random_state=seed)
+        else:
+            estimator = sknoisy_estimators()[self.base](random_state=seed)
+        if max_epochs is not None and "max_epochs" in estimator.get_params():
+            estimator.set_params(max_epochs=max_epochs)
+        estimator.set_params(**dict(self.params))
+        if self.base == "cleanlab":
+            from cleanlab.classification import CleanLearning
+
+            # n_jobs=1: cleanlab's process pool relies on globals inherited by fork and
+            # fails inside joblib's workers; this step is cheap next to the training.
+            estimator = CleanLearning(
+                clf=estimator, seed=seed, find_label_issues_kwargs={"n_jobs": 1}
+            )
+        return estimator
+
+
+# ------------------------------------------------------------------------------ cells
+
+
+def _nan_metrics():
+    return dict.fromkeys(
+        ("quality_auroc", "issue_precision", "issue_recall", "issue_f1", "noise_rate_est"),
+        math.nan,
+    )
+
+
+def label_metrics(wrong, quality, issues, noise_rate_est=math.nan):
+    """How well per-row quality scores and an issue mask find the wrong labels."""
+    from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+
+    metrics = _nan_metrics()
+    metrics["noise_rate_est"] = float(noise_rate_est)
+    if quality is not None and 0 < wrong.sum() < len(wrong):
+        metrics["quality_auroc"] = roc_auc_score(~wrong, np.asarray(quality, dtype=float))
+    if issues is not None and wrong.any():
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            wrong, np.asarray(issues, dtype=bool), average="binary", zero_division=0.0
+        )
+        metrics.update(issue_precision=precision, issue_recall=recall, issue_f1=f1)
+    return metrics
+
+
+@cache
+def _warm_up(threads):
+    """Set the torch threads and pay torch's one-off start-up cost outside any timing."""
+    import torch
+
+    from sknoisy import RobustLossClassifier
+
+    torch.set_num_threads(threads)
+    X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    RobustLossClassifier(max_epochs=1, random_state=0).fit(X, np.arange(64) % 2)
+
+
+def run_cell(cell, threads):
+    """Fit and score one cell; never raises an Exception (a failure becomes a row)."""
+    dataset, noise, seed, name, max_epochs = cell
+    _warm_up(threads)
+    row = dict(zip(KEY, cell, strict=True), threads=threads, **_nan_metrics())
+    row.update(accuracy=math.nan, noise_rate_true=math.nan, n_train=0, fit_s=math.nan)
+    try:
+        method = Method.parse(name)
+        X_train, X_test, y_train, y_noisy, y_test = make_cell_data(dataset, noise, seed)
+        wrong = np.asarray(y_noisy != y_train)
+        row.update(n_train=len(y_train), noise_rate_true=float(wrong.mean()))
+        labels = y_train if method.base == "oracle" else y_noisy
+        estimator = method.build(seed, max_epochs)
+        start = time.perf_counter()
+        estimator.fit(X_train, labels)
+        row["fit_s"] = time.perf_counter() - start
+        row["accuracy"] = float(np.mean(estimator.predict(X_test) == y_test))
+        if method.base == "cleanlab":
+            issues = estimator.get_label_issues()
+            row.update(label_metrics(wrong, issues["label_quality"], issues["is_label_issue"]))
+        elif method.base != "oracle":
+            row.update(
+                label_metrics(
+                    wrong,
+                    getattr(estimator, "label_quality_", None),
+                    getattr(estimator, "label_issues_", None),
+                    getattr(estimator, "noise_rate_", math.nan),
+                )
+            )
+        row.update(status="ok", error="")
+    except Exception as exc:
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:500])
+        traceback.print_exc()
+    row["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return row
+
+
+def grid(datasets, noises, seeds, methods, max_epochs):
+    """The cells to run, in order; the oracle once per dataset and seed."""
+    cells = []
+    for dataset in datasets:
+        for seed in seeds:
+            for method in methods:
+                for noise in [CLEAN] if Method.parse(method).base == "oracle" else noises:
+                    cells.append((dataset, noise, seed, method, max_epochs))
+    return cells
+
+
+# -------------------------------------------------------------------------------- csv
+
+
+def cell_key(row):
+    max_epochs = row["max_epochs"]
+    max_epochs = None if max_epochs in ("", None) else int(max_epochs)
+    return (row["dataset"], row["noise"], int(row["seed"]), row["method"], max_epochs)
+
+
+def read_rows(path):
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def append_row(path, row):
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in FIELDS})
+
+
+# ------------------------------------------------------------------------------- main
+
+
+def _names(text):
+    return [part for part in text.split(",") if part]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Run the sknoisy benchmark grid (see the module docstring).",
+    )
+    parser.add_argument("--datasets", type=_names, help="comma-separated dataset names")
+    parser.add_argument("--noise", type=_names, help=f"comma-separated, from {list(NOISE)}")
+    parser.add_argument("--seeds", type=_names, help="comma-separated integers")
+    parser.add_argument("--methods", type=_names, help="comma-separated method names")
+    parser.add_argument(
+        "--max-epochs", type=int, help="epochs of every network (default: its own)"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--output", type=Path, help=f"default: {DEFAULT_OUTPUT}")
+    parser.add_argument("--quick", action="store_true", help="smoke run (see docstring)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--fresh", action="store_true", help="start a new CSV")
+    group.add_argument("--resume", action="store_true", help="skip cells already done")
+    args = parser.parse_args(argv)
+
+    quick = QUICK if args.quick else {}
+    args.datasets = args.datasets or list(quick.get("datasets", DEFAULT_DATASETS))
+    args.noise = args.noise or list(quick.get("noise", NOISE))
+    args.seeds = args.seeds or list(quick.get("seeds", DEFAULT_SEEDS))
+    args.max_epochs = args.max_epochs or quick.get("max_epochs")
+    args.output = args.output or DEFAULT_OUTPUT
+    try:
+        args.seeds = [int(seed) for seed in args.seeds]
+        methods = args.methods or default_methods()
+        args.methods = [Method.parse(name).name for name in methods]
+    except ValueError as exc:
+        parser.error(str(exc))
+    unknown = [n for n in args.noise if n not in NOISE]
+    if unknown:
+        parser.error(f"unknown noise {unknown}; known: {list(NOISE)}")
+    known = DEFAULT_DATASETS + OPTIONAL_DATASETS
+    unknown = [d for d in args.datasets if d not in known]
+    if unknown:
+        parser.error(f"unknown dataset {unknown}; known: {list(known)}")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if args.max_epochs is not None and args.max_epochs < 1:
+        parser.error("--max-epochs must be at least 1")
+    return args
+
+
+def available_datasets(names):
+    """The datasets that load; the others are reported and skipped."""
+    usable = []
+    for name in names:
+        try:
+            load_dataset(name)
+        except DatasetUnavailable as exc:
+            print(f"dataset {name}: skipped: {exc}", flush=True)
+            continue
+        usable.append(name)
+    return usable
+
+
+def execute(cells, jobs, on_row):
+    """Run the cells, ``jobs`` at a time, calling ``on_row`` as each finishes."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    if jobs == 1:
+        for cell in cells:
+            on_row(run_cell(cell, threads))
+        return
+    # Workers unpickle run_cell by module name; as __main__ it would not be importable.
+    import run
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+    for row in parallel(delayed(run.run_cell)(cell, threads) for cell in cells):
+        on_row(row)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
+    csv_path = args.output / CSV_NAME
+    if args.fresh and csv_path.exists():
+        csv_path.unlink()
+
+    datasets = available_datasets(args.datasets)
+    requested = grid(datasets, args.noise, args.seeds, args.methods, args.max_epochs)
+    cells = requested
+    if args.resume:
+        done = {cell_key(row) for row in read_rows(csv_path) if row["status"] == "ok"}
+        cells = [cell for cell in requested if cell not in done]
+        print(f"--resume: {len(requested) - len(cells)} cell(s) already in {csv_path}", flush=True)
+    print(
+        f"{len(cells)} cell(s): datasets {datasets}, noise {args.noise}, seeds {args.seeds}, "
+        f"{len(args.methods)} methods, {args.jobs} job(s); results in {csv_path}",
+        flush=True,
+    )
+
+    start, rows = time.perf_counter(), []
+
+    def on_row(row):
+        rows.append(row)
+        append_row(csv_path, row)
+        elapsed = time.perf_counter() - start
+        left = elapsed / len(rows) * (len(cells) - len(rows))
+        outcome = (
+            f"acc {row['accuracy']:.3f}, auroc {row['quality_auroc']:.3f}, "
+            f"F1 {row['issue_f1']:.3f}, {row['fit_s']:.1f} s"
+            if row["status"] == "ok"
+            else f"ERROR {row['error']}"
+        )
+        print(
+            f"[{len(rows)}/{len(cells)} {elapsed / 60:.1f} min, ~{left / 60:.1f} min left] "
+            f"{row['dataset']} {row['noise']} seed {row['seed']} {row['method']}: {outcome}",
+            flush=True,
+        )
+
+    execute(cells, args.jobs, on_row)
+
+    command = shlex.join(
+        ["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    # Grid order for the reports (parallel workers finish cells in any order).
+    position = {cell: i for i, cell in enumerate(requested)}
+    all_rows = sorted(read_rows(csv_path), key=lambda row: position.get(cell_key(row), math.inf))
+    report.write(all_rows, args.output, command=command, jobs=args.jobs)
+    print()
+    print(report.run_summary([row for row in all_rows if cell_key(row) in position]))
+    failed = [row for row in rows if row["status"] != "ok"]
+    if failed:
+        print(f"\n{len(failed)} cell(s) failed; see the 'error' column of {csv_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
