@@ -23,8 +23,8 @@ from sklearn.preprocessing import StandardScaler
 from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
 
 RUNS = [
-    ("RobustLossClassifier(\"ce\")", partial(RobustLossClassifier, "ce"), (20, 50, 100, 200)),
-    ("RobustLossClassifier(\"gce\")", partial(RobustLossClassifier, "gce"), (50, 200)),
+    ('RobustLossClassifier("ce")', partial(RobustLossClassifier, "ce"), (20, 50, 100, 200)),
+    ('RobustLossClassifier("gce")', partial(RobustLossClassifier, "gce"), (50, 200)),
     ("CoTeachingClassifier()", CoTeachingClassifier, (50, 200)),
 ]
 OUTPUT = pathlib.Path(__file__).parent / "results" / "noise_rate.md"
@@ -52,8 +52,7 @@ def main():
             recall = (est.label_issues_ & flipped).sum() / flipped.sum()
             auroc = roc_auc_score(~flipped, est.label_quality_)
             row = (
-                f"| `{name}` | {max_epochs} | {est.noise_rate_:.3f} | {recall:.3f} "
-                f"| {auroc:.3f} |"
+                f"| `{name}` | {max_epochs} | {est.noise_rate_:.3f} | {recall:.3f} | {auroc:.3f} |"
             )
             print(row, flush=True)
             lines.append(row)

@@ -25,21 +25,36 @@ def whole_file(path):
     return path.read_text().strip()
 
 
+# An opening marker, the lines it replaces (possibly none), the matching closing marker.
+BLOCK = re.compile(r"(<!-- (include )?results/(\S+) -->\n)(?:.*?\n)?(<!-- /results/\3 -->)", re.S)
+
+
+def fill(readme, results):
+    """README's text with every marked block refilled from the ``results`` folder."""
+    missing = []
+
+    def refill(match):
+        opening, include, name, closing = match.groups()
+        path = results / name
+        if not path.exists():
+            missing.append(name)
+            return match.group(0)
+        content = whole_file(path) if include else table_rows(path)
+        return f"{opening}{content}\n{closing}"
+
+    updated, count = BLOCK.subn(refill, readme)
+    return updated, count, missing
+
+
 def main():
     readme_path = ROOT / "README.md"
-    readme = readme_path.read_text()
-    pattern = re.compile(r"(<!-- (include )?results/(\S+) -->\n).*?(\n<!-- /results/\3 -->)", re.S)
-
-    def fill(match):
-        opening, include, name, closing = match.groups()
-        content = (whole_file if include else table_rows)(ROOT / "benchmarks" / "results" / name)
-        return opening + content + closing
-
-    updated, count = pattern.subn(fill, readme)
+    updated, count, missing = fill(readme_path.read_text(), ROOT / "benchmarks" / "results")
     if count == 0:
         sys.exit("README.md has no <!-- results/NAME --> markers")
+    for name in missing:
+        print(f"README.md: benchmarks/results/{name} does not exist yet; block left as it is")
     readme_path.write_text(updated)
-    print(f"README.md: {count} result table(s) refreshed")
+    print(f"README.md: {count - len(missing)} result block(s) refreshed")
 
 
 if __name__ == "__main__":

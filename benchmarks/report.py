@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from grid import CLEAN, KEY, SYMMETRIC_RATES
 
 HEADLINE_DATASETS = ("digits", "synthetic")
-CLEAN = "none"
 METRICS = {
     "accuracy": "Clean-test accuracy",
     "quality_auroc": "AUROC of label quality (wrong vs right labels)",
@@ -36,21 +36,23 @@ METRICS = {
     "fit_s": "Fit time (s)",
 }
 NUMERIC = [*METRICS, "noise_rate_true", "noise_rate_est", "seed"]
-SYMMETRIC_RATES = {"sym20": 0.2, "sym40": 0.4, "sym60": 0.6, "sym80": 0.8}
 LEGEND = (
     "`RobustLossClassifier` is plain cross-entropy; `oracle` is the same network trained "
     "on the true labels (it does not depend on the noise, so one value per seed fills "
     "every column); `cleanlab` is `CleanLearning` around that network. Best non-oracle "
-    "mean per column in bold."
+    "mean per column in bold; a cell with fewer seeds than the others says how many "
+    "(n=...)."
 )
 
 
 def frame(rows):
-    """The rows as a DataFrame: the last row of each cell, numbers parsed."""
+    """The rows as a DataFrame, numbers parsed: one row per cell, its last ok row if any,
+    else its last row."""
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    df = df.drop_duplicates(["dataset", "noise", "seed", "method", "max_epochs"], keep="last")
+    df = df.sort_values("status", key=lambda status: status == "ok", kind="stable")
+    df = df.drop_duplicates(list(KEY), keep="last").sort_index()
     for column in NUMERIC:
         df[column] = pd.to_numeric(df[column], errors="coerce")
     return df
@@ -60,13 +62,16 @@ def _ordered(values):
     return list(dict.fromkeys(values))
 
 
-def _cell(values, digits):
+def _cell(values, digits, n_seeds):
     values = values.dropna()
     if values.empty:
         return "–"
-    if len(values) == 1:
-        return f"{values.iloc[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+    text = f"{values.mean():.{digits}f}"
+    if len(values) > 1:
+        text += f" ± {values.std(ddof=1):.{digits}f}"
+    if len(values) < n_seeds:
+        text += f" (n={len(values)})"
+    return text
 
 
 def metric_table(df, metric, digits=3, bold_best=True):
@@ -74,6 +79,7 @@ def metric_table(df, metric, digits=3, bold_best=True):
     ok = df[df["status"] == "ok"]
     noises = [n for n in _ordered(df["noise"]) if n != CLEAN]
     methods = _ordered(df["method"])
+    n_seeds = df["seed"].nunique()
     means = {}
     lines = ["| method | " + " | ".join(noises) + " |", "|---|" + "---:|" * len(noises)]
     cells = {}
@@ -83,7 +89,7 @@ def metric_table(df, metric, digits=3, bold_best=True):
             select = ok["method"] == method
             select &= ok["noise"].isin([noise, CLEAN] if method == "oracle" else [noise])
             values = ok.loc[select, metric]
-            cells[method, noise] = _cell(values, digits)
+            cells[method, noise] = _cell(values, digits, n_seeds)
             if method != "oracle" and not values.dropna().empty:
                 means[method, noise] = values.mean()
     if bold_best:
@@ -140,6 +146,9 @@ def bench_markdown(df, command, jobs, speed_table=""):
         subset = df[df["dataset"] == dataset]
         n_train = int(pd.to_numeric(subset["n_train"], errors="coerce").max())
         parts += [f"## {dataset} ({n_train} training rows)", ""]
+        if not (subset["status"] == "ok").any():
+            parts += ["No cell of this dataset ran successfully; see Failed cells.", ""]
+            continue
         for metric, title in METRICS.items():
             table = metric_table(subset, metric, digits=1 if metric == "fit_s" else 3)
             parts += [f"### {title}", "", table, ""]
@@ -226,7 +235,7 @@ def plot_precision_recall(df, path):
     ok = df[(df["status"] == "ok") & (df["noise"] != CLEAN)]
     ok = ok.dropna(subset=["issue_precision", "issue_recall"])
     datasets = _ordered(df["dataset"])
-    methods = _ordered(ok["method"])
+    methods = _ordered(df["method"])  # the accuracy plot's order, hence its colours
     noises = _ordered(ok["noise"])
     markers = dict(zip(noises, "osD^vP*Xh", strict=False))
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4.5), squeeze=False)
@@ -252,17 +261,19 @@ def plot_precision_recall(df, path):
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
+    with_issues = set(ok["method"])
     handles = [
         plt.Line2D(
             [],
             [],
             color=_style(i)[0],
+            mfc=_style(i)[0] if i < 10 else "none",
             marker="o",
             ls="",
             label=m,
-            markerfacecolor=_style(i)[0] if i < 10 else "none",
-        )  # fmt: skip
+        )
         for i, m in enumerate(methods)
+        if m in with_issues
     ] + [
         plt.Line2D([], [], color="black", mfc="none", marker=markers[n], ls="", label=n)
         for n in noises

@@ -36,8 +36,8 @@ Methods
 A method is named ``Name`` or ``Name:param=value:param=value``. ``Name`` is any
 estimator class exported by :mod:`sknoisy` (new estimators join the grid without a
 change here), built with its default parameters and ``random_state=seed``; the
-``param=value`` parts set parameters (values are Python literals, else strings). The
-baselines:
+``param=value`` parts set parameters (values are Python literals, else strings; for
+``oracle`` and ``cleanlab`` those of the wrapped network). The baselines:
 
 - ``oracle``: ``RobustLossClassifier()`` (the default network, cross-entropy) trained on
   the true labels: the accuracy a method could reach if it removed all noise. It does not
@@ -62,8 +62,10 @@ Running it
         [--output DIR] [--fresh | --resume] [--quick] [--max-epochs N]
 
 Without ``--output`` the results go to ``benchmarks/output/`` (not committed), so a
-partial run never mixes with the committed grid. ``--resume`` skips cells already in the
-CSV with status ``ok``; ``--fresh`` starts a new CSV. ``--quick`` is a smoke run: digits,
+partial run never mixes with the committed grid. Rows are appended, and the reports take
+each cell's last ok row, from the rows with this run's ``--max-epochs`` only.
+``--resume`` skips cells already in the CSV with status ``ok``; ``--fresh`` starts a new
+CSV. ``--quick`` is a smoke run: digits,
 seed 0, ``sym20`` and ``sym60``, 3 epochs per network. ``--jobs N`` runs cells in N
 worker processes, each with ``cores // N`` torch threads.
 """
@@ -90,25 +92,21 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import report  # noqa: E402  (the sibling module, found through sys.path above)
+import report  # noqa: E402  (sibling modules, found through sys.path above)
+from grid import (  # noqa: E402
+    BASELINES,
+    CLEAN,
+    DEFAULT_DATASETS,
+    DEFAULT_SEEDS,
+    KEY,
+    NOISE,
+    OPTIONAL_DATASETS,
+)
 
 DEFAULT_OUTPUT = HERE / "output"
 CACHE = HERE / ".cache"
 CSV_NAME = "bench.csv"
 
-NOISE = {
-    "sym20": ("symmetric", 0.2),
-    "sym40": ("symmetric", 0.4),
-    "sym60": ("symmetric", 0.6),
-    "sym80": ("symmetric", 0.8),
-    "pair40": ("pairflip", 0.4),
-    "inst40": ("instance", 0.4),
-}
-CLEAN = "none"  # the noise name of the oracle's cells
-DEFAULT_DATASETS = ("digits", "synthetic", "highdim")
-OPTIONAL_DATASETS = ("letter", "covertype")
-DEFAULT_SEEDS = (0, 1, 2)
-BASELINES = ("oracle", "LogisticRegression", "HistGradientBoostingClassifier", "cleanlab")
 QUICK = {"datasets": ("digits",), "seeds": (0,), "noise": ("sym20", "sym60"), "max_epochs": 3}
 
 FIELDS = (
@@ -116,7 +114,6 @@ FIELDS = (
     "quality_auroc", "issue_precision", "issue_recall", "issue_f1", "noise_rate_true",
     "noise_rate_est", "n_train", "fit_s", "threads", "finished", "error",
 )  # fmt: skip
-KEY = ("dataset", "noise", "seed", "method", "max_epochs")
 
 
 # --------------------------------------------------------------------------- datasets
@@ -136,6 +133,8 @@ def _openml(name, n_rows):
         )
     except OSError as exc:  # URLError and socket errors are OSErrors
         raise DatasetUnavailable(f"OpenML not reachable ({exc})") from exc
+    except Exception as exc:  # e.g. a dataset renamed on OpenML or a corrupt cache
+        raise DatasetUnavailable(f"cannot load it from OpenML ({exc})") from exc
     if len(y) > n_rows:
         X, _, y, _ = train_test_split(X, y, train_size=n_rows, stratify=y, random_state=0)
     return X, y
@@ -242,6 +241,9 @@ class Method:
             if not sep or not key:
                 raise ValueError(f"method {name!r}: expected Name:param=value, got {setting!r}")
             params.append((key, _literal(value)))
+        # One spelling per method, so that loss=gce and loss='gce' are the same cell.
+        spelled = [f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in params]
+        name = ":".join([base, *spelled])
         known = set(sknoisy_estimators()) | set(BASELINES)
         if base not in known:
             raise ValueError(f"unknown method {base!r}; known: {', '.join(sorted(known))}")
@@ -317,10 +319,10 @@ def _warm_up(threads):
 def run_cell(cell, threads):
     """Fit and score one cell; never raises an Exception (a failure becomes a row)."""
     dataset, noise, seed, name, max_epochs = cell
-    _warm_up(threads)
     row = dict(zip(KEY, cell, strict=True), threads=threads, **_nan_metrics())
     row.update(accuracy=math.nan, noise_rate_true=math.nan, n_train=0, fit_s=math.nan)
     try:
+        _warm_up(threads)
         method = Method.parse(name)
         X_train, X_test, y_train, y_noisy, y_test = make_cell_data(dataset, noise, seed)
         wrong = np.asarray(y_noisy != y_train)
@@ -351,13 +353,14 @@ def run_cell(cell, threads):
     return row
 
 
-def grid(datasets, noises, seeds, methods, max_epochs):
+def grid_cells(datasets, noises, seeds, methods, max_epochs):
     """The cells to run, in order; the oracle once per dataset and seed."""
     cells = []
     for dataset in datasets:
         for seed in seeds:
             for method in methods:
-                for noise in [CLEAN] if Method.parse(method).base == "oracle" else noises:
+                is_oracle = method.split(":")[0] == "oracle"
+                for noise in [CLEAN] if is_oracle else noises:
                     cells.append((dataset, noise, seed, method, max_epochs))
     return cells
 
@@ -379,7 +382,7 @@ def read_rows(path):
 
 
 def append_row(path, row):
-    new = not path.exists()
+    new = not path.exists() or path.stat().st_size == 0
     with path.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new:
@@ -417,12 +420,13 @@ def parse_args(argv):
     args.datasets = args.datasets or list(quick.get("datasets", DEFAULT_DATASETS))
     args.noise = args.noise or list(quick.get("noise", NOISE))
     args.seeds = args.seeds or list(quick.get("seeds", DEFAULT_SEEDS))
-    args.max_epochs = args.max_epochs or quick.get("max_epochs")
+    if args.max_epochs is None:
+        args.max_epochs = quick.get("max_epochs")
     args.output = args.output or DEFAULT_OUTPUT
     try:
-        args.seeds = [int(seed) for seed in args.seeds]
+        args.seeds = list(dict.fromkeys(int(seed) for seed in args.seeds))
         methods = args.methods or default_methods()
-        args.methods = [Method.parse(name).name for name in methods]
+        args.methods = list(dict.fromkeys(Method.parse(name).name for name in methods))
     except ValueError as exc:
         parser.error(str(exc))
     unknown = [n for n in args.noise if n not in NOISE]
@@ -476,7 +480,7 @@ def main(argv=None):
         csv_path.unlink()
 
     datasets = available_datasets(args.datasets)
-    requested = grid(datasets, args.noise, args.seeds, args.methods, args.max_epochs)
+    requested = grid_cells(datasets, args.noise, args.seeds, args.methods, args.max_epochs)
     cells = requested
     if args.resume:
         done = {cell_key(row) for row in read_rows(csv_path) if row["status"] == "ok"}
@@ -515,7 +519,9 @@ def main(argv=None):
     # Grid order for the reports (parallel workers finish cells in any order).
     position = {cell: i for i, cell in enumerate(requested)}
     all_rows = sorted(read_rows(csv_path), key=lambda row: position.get(cell_key(row), math.inf))
-    report.write(all_rows, args.output, command=command, jobs=args.jobs)
+    # Tables never average runs of different lengths: only rows with this run's epochs.
+    same_epochs = [row for row in all_rows if cell_key(row)[-1] == args.max_epochs]
+    report.write(same_epochs, args.output, command=command, jobs=args.jobs)
     print()
     print(report.run_summary([row for row in all_rows if cell_key(row) in position]))
     failed = [row for row in rows if row["status"] != "ok"]

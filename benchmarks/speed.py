@@ -269,7 +269,9 @@ def parse_args(argv=None):
         "--n-samples", type=int, default=50000, help="rows of the data set (default 50000)"
     )
     parser.add_argument(
-        "--repeats", type=int, default=5,
+        "--repeats",
+        type=int,
+        default=5,
         help="timed (fit, reference) pairs per measurement (default 5)",
     )
     parser.add_argument("--device", default="auto", help='torch device or "auto" (default)')

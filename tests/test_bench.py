@@ -4,12 +4,16 @@ import csv
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-import run  # noqa: E402  (benchmarks/run.py, through the path above)
+import readme_tables  # noqa: E402  (benchmarks/*.py, through the path above)
+import report  # noqa: E402
+import run  # noqa: E402
 
 import sknoisy  # noqa: E402
 
@@ -22,7 +26,9 @@ def read_csv(path):
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     output = tmp_path_factory.mktemp("bench")
+    threads = torch.get_num_threads()
     assert run.main(["--quick", "--output", str(output)]) == 0
+    torch.set_num_threads(threads)
     return output
 
 
@@ -78,7 +84,7 @@ def test_a_failing_cell_is_recorded_and_the_run_goes_on(tmp_path, capsys):
     methods = "RobustLossClassifier:loss='no-such-loss',LogisticRegression"
     assert run.main([*argv, "--methods", methods]) == 0
     rows = {row["method"]: row for row in read_csv(tmp_path / "bench.csv")}
-    bad = rows["RobustLossClassifier:loss='no-such-loss'"]
+    bad = rows["RobustLossClassifier:loss=no-such-loss"]  # one spelling per method
     assert bad["status"] == "error"
     assert "ValueError" in bad["error"] and "no-such-loss" in bad["error"]
     assert rows["LogisticRegression"]["status"] == "ok"
@@ -127,3 +133,68 @@ def test_the_oracle_trains_on_clean_labels_and_the_rest_on_noisy_ones():
     assert (y_noisy != y_train).mean() == pytest.approx(0.4, abs=0.01)
     clean = run.make_cell_data("digits", run.CLEAN, 1)
     assert (clean[3] == clean[2]).all() and (clean[2] == y_train).all()
+
+
+def test_two_workers_give_the_same_results_as_one(tmp_path):
+    argv = ["--quick", "--noise", "sym40", "--methods", "RobustLossClassifier,LogisticRegression"]
+    results = []
+    for jobs in ("1", "2"):
+        output = tmp_path / jobs
+        assert run.main([*argv, "--jobs", jobs, "--output", str(output)]) == 0
+        rows = read_csv(output / "bench.csv")
+        assert [row["status"] for row in rows] == ["ok", "ok"]
+        results.append({row["method"]: (row["accuracy"], row["quality_auroc"]) for row in rows})
+    assert results[0] == results[1]
+
+
+def test_label_metrics_score_wrong_labels_as_the_positive_class():
+    wrong = np.array([True, True, False, False, False, False])
+    quality = np.array([0.1, 0.3, 0.2, 0.9, 0.8, 0.7])  # one right label scored below a wrong one
+    issues = np.array([True, False, True, False, False, False])
+    metrics = run.label_metrics(wrong, quality, issues, noise_rate_est=0.25)
+    assert metrics["quality_auroc"] == pytest.approx(7 / 8)
+    assert metrics["issue_precision"] == 0.5 and metrics["issue_recall"] == 0.5
+    assert metrics["noise_rate_est"] == 0.25
+    nothing_wrong = run.label_metrics(np.zeros(6, bool), quality, issues)
+    assert np.isnan(nothing_wrong["quality_auroc"]) and np.isnan(nothing_wrong["issue_f1"])
+
+
+def test_a_cell_s_last_ok_row_counts_and_csv_keys_round_trip():
+    row = {"dataset": "digits", "noise": "sym40", "seed": "1", "method": "ce"}
+    assert run.cell_key({**row, "max_epochs": ""}) == ("digits", "sym40", 1, "ce", None)
+    assert run.cell_key({**row, "max_epochs": "3"})[-1] == 3
+
+    base = {**row, "max_epochs": "", "threads": "1", "finished": "", "error": "", "n_train": "9"}
+    base.update(dict.fromkeys(report.NUMERIC, "0.5"), seed="1", status="ok")
+    rows = [
+        {**base, "accuracy": "0.9"},
+        {**base, "status": "error", "accuracy": "nan"},  # a later, failed rerun of the cell
+        {**base, "seed": "2", "accuracy": "0.7"},
+        {**base, "method": "gce", "accuracy": "0.6"},
+        {**base, "method": "gce", "seed": "2", "status": "error", "accuracy": "nan"},
+    ]
+    df = report.frame(rows)
+    assert list(zip(df["method"], df["seed"], df["status"], strict=True)) == [
+        ("ce", 1, "ok"), ("ce", 2, "ok"), ("gce", 1, "ok"), ("gce", 2, "error"),
+    ]  # fmt: skip
+    table = report.metric_table(df, "accuracy")
+    assert "| ce | **0.800 ± 0.141** |" in table  # the failed rerun did not replace seed 1
+    assert "| gce | 0.600 (n=1) |" in table
+
+
+def test_readme_blocks_are_filled_even_when_empty(tmp_path):
+    (tmp_path / "table.md").write_text("# Title\n\n| a |\n|---|\n| 1 |\n")
+    (tmp_path / "part.md").write_text("Some text.\n\n| b |\n")
+    readme = (
+        "intro\n<!-- results/table.md -->\nold\n<!-- /results/table.md -->\n"
+        "<!-- include results/part.md -->\n<!-- /results/part.md -->\n"
+        "<!-- results/missing.md -->\nkept\n<!-- /results/missing.md -->\n"
+    )
+    updated, count, missing = readme_tables.fill(readme, tmp_path)
+    assert count == 3 and missing == ["missing.md"]
+    assert updated == (
+        "intro\n<!-- results/table.md -->\n| a |\n|---|\n| 1 |\n<!-- /results/table.md -->\n"
+        "<!-- include results/part.md -->\nSome text.\n\n| b |\n<!-- /results/part.md -->\n"
+        "<!-- results/missing.md -->\nkept\n<!-- /results/missing.md -->\n"
+    )
+    assert readme_tables.fill(updated, tmp_path)[0] == updated  # idempotent
