@@ -6,6 +6,9 @@ RobustLossClassifier
     One network with a noise-robust loss; ``loss="ce"`` is the plain baseline.
 CoTeachingClassifier
     Two networks teaching each other on their small-loss samples.
+DualEMClassifier
+    Two interconnected EM cycles: a main network separates clean from corrupted labels,
+    an auxiliary network refurbishes the corrupted ones.
 
 Every estimator exposes ``fit``/``predict``/``predict_proba`` and, after fit,
 ``label_quality_`` (per training row, higher = label more likely right),
@@ -21,9 +24,10 @@ sknoisy.modules    the default MLP
 """
 
 from .coteaching import CoTeachingClassifier
+from .dualem import DualEMClassifier
 from .noise import make_label_noise
 from .robust import RobustLossClassifier
 
-__all__ = ["CoTeachingClassifier", "RobustLossClassifier", "make_label_noise"]
+__all__ = ["CoTeachingClassifier", "DualEMClassifier", "RobustLossClassifier", "make_label_noise"]
 
 __version__ = "0.1.0.dev0"

@@ -9,9 +9,9 @@ from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
+from sknoisy import CoTeachingClassifier, DualEMClassifier, RobustLossClassifier, make_label_noise
 
-ESTIMATORS = [RobustLossClassifier, CoTeachingClassifier]
+ESTIMATORS = [RobustLossClassifier, CoTeachingClassifier, DualEMClassifier]
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
 
 
@@ -34,6 +34,8 @@ def test_any_label_type(Estimator, labels, small):
     params = {**FAST, "max_epochs": 30, "batch_size": 32}
     if Estimator is CoTeachingClassifier:  # clean labels: "auto" is tested elsewhere
         params["forget_rate"] = 0.1
+    if Estimator is DualEMClassifier:
+        params["noise_rate"] = 0.0
     clf = Estimator(**params).fit(X, y_labels)
     np.testing.assert_array_equal(clf.classes_, np.sort(labels))
     assert set(clf.predict(X)) <= set(labels)

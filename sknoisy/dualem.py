@@ -1,0 +1,431 @@
+"""DualEM: two interconnected EM cycles with a confidence regulariser.
+
+Kim et al., "Learning with Noisy Labels: Interconnection of Two
+Expectation-Maximizations", arXiv:2401.04390 (the paper's "LNL-flywheel"). The docs page
+``docs/dualem.md`` says which parts follow the paper and which are reconstructions.
+
+Model: each given label comes from the clean manifold with probability ``gamma`` (the
+main network's ``p(y~|x)``) or from corruption with probability ``1 - gamma``
+(uniform, ``1/K``). Per epoch, after a warm-up on all labels:
+
+1. main E-step: every row's posterior cleanness ``w = gamma p / (gamma p + (1-gamma)/K)``
+   from the main network (eval mode, whole training set), smoothed across epochs;
+2. assignment: each row is judged clean or corrupted from ``w`` (``selection``);
+3. auxiliary E-step: the auxiliary network's sharpened probabilities are the
+   refurbished soft labels of the corrupted rows;
+4. auxiliary M-step (per batch): the auxiliary network learns the clean rows' given
+   labels, weighted by ``w``, and its own confident pseudo-labels on a strongly
+   augmented view of the corrupted rows;
+5. main M-step (per batch): the main network learns every row, clean rows with their
+   given label and corrupted rows with their refurbished label, plus the confidence
+   regulariser, which makes fitting the corrupted labels costly.
+
+The main network alone predicts.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._base import BaseNoisyClassifier, _check_number, fill_doc
+from ._training import NoisyLabelNet
+from .losses import get_loss
+from .quality import estimate_noise_rate
+from .selection import resolve_epochs
+
+__all__ = ["DualEMClassifier"]
+
+SELECTIONS = ("sample", "threshold", "topk")
+REGULARISERS = ("cores", "entropy", "none")
+# The clean fraction gamma is kept in this range: at 0 or 1 the posterior is constant.
+_GAMMA_RANGE = (0.05, 0.995)
+_E_STEP_BATCH = 4096
+_LOG_FLOOR = math.log(1e-8)
+
+
+class DualEMNet(NoisyLabelNet):
+    """The main network (``module_``) and the auxiliary network (``module2_``)."""
+
+    def __init__(
+        self, *args, noise_rate, selection, warmup_epochs, cr, cr_beta, cr_ramp_epochs,
+        temperature, pl_threshold, lambda_u, cleanness_momentum, weak_noise, strong_noise,
+        strong_mask, **kwargs,
+    ):  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.noise_rate = noise_rate
+        self.selection = selection
+        self.warmup_epochs = warmup_epochs
+        self.cr = cr
+        self.cr_beta = cr_beta
+        self.cr_ramp_epochs = cr_ramp_epochs
+        self.temperature = temperature
+        self.pl_threshold = pl_threshold
+        self.lambda_u = lambda_u
+        self.cleanness_momentum = cleanness_momentum
+        self.weak_noise = weak_noise
+        self.strong_noise = strong_noise
+        self.strong_mask = strong_mask
+
+    # -- state -------------------------------------------------------------------------
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X, y, **kwargs)
+        self.X_train_, self.y_train_ = X.X, X.y
+        counts = torch.bincount(X.y, minlength=int(X.y.max()) + 1).to(torch.float32)
+        self.label_prior_ = counts / counts.sum()
+        self.gamma_ = None if self.noise_rate == "auto" else 1.0 - float(self.noise_rate)
+        self.cleanness_ = None  # w per row, smoothed across epochs
+        self.targets_ = None  # (n, K) main M-step targets; None during warm-up
+        self.beta_ = 0.0
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        epoch = len(self.history) - 1
+        after_warmup = epoch - self.warmup_epochs
+        self.beta_ = 0.0
+        if after_warmup >= 0:
+            ramp = min(1.0, (after_warmup + 1) / max(self.cr_ramp_epochs, 1))
+            self.beta_ = self.cr_beta * ramp if self.cr != "none" else 0.0
+            self.e_steps()
+            self.history.record("cleanness", float(self.cleanness_.mean()))
+            self.history.record("objective", self.objective_)
+            self.history.record("selected_clean", float(self.selected_.mean()))
+        self.history.record("cr_beta", self.beta_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X, y, **kwargs)
+        del self.X_train_, self.y_train_, self.targets_, self.selected_
+        del self.pseudo_labels_, self.pseudo_mask_
+
+    # -- E-steps -----------------------------------------------------------------------
+    @torch.no_grad()
+    def full_proba(self, module):
+        """Class probabilities of every training row (eval mode, no augmentation)."""
+        module.eval()
+        proba = torch.cat(
+            [
+                module(self.X_train_[start : start + _E_STEP_BATCH]).softmax(dim=1)
+                for start in range(0, len(self.X_train_), _E_STEP_BATCH)
+            ]
+        )
+        module.train()
+        return proba
+
+    @torch.no_grad()
+    def e_steps(self):
+        """Both E-steps, over the whole training set.
+
+        With noise_rate="auto", the first call (the end of the warm-up, before the
+        networks memorise wrong labels) sets gamma to one minus the confident-learning
+        estimate from the main network's current probabilities."""
+        y = self.y_train_
+        n_classes = self.label_prior_.numel()
+        proba = self.full_proba(self.module_)
+        if self.gamma_ is None:
+            estimate = estimate_noise_rate(self.train_labels_, proba.double().cpu().numpy())
+            self.gamma_ = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
+        gamma = self.gamma_
+        # Main E-step: Bayes' rule under the mixture of the clean manifold and uniform noise.
+        p_given = proba.gather(1, y[:, None]).squeeze(1)
+        clean = gamma * p_given
+        corrupted = (1.0 - gamma) / n_classes
+        w = clean / (clean + corrupted)
+        m = self.cleanness_momentum
+        self.cleanness_ = w if self.cleanness_ is None else m * self.cleanness_ + (1 - m) * w
+        log_likelihood = torch.log(clean + corrupted).mean()
+        penalty = self.regulariser(proba.clamp_min(1e-12).log()).mean()
+        self.objective_ = float(log_likelihood - self.beta_ * penalty)
+        # Assignment of each row to the clean or the corrupted component.
+        if self.selection == "sample":
+            self.selected_ = torch.bernoulli(self.cleanness_)
+        elif self.selection == "threshold":
+            self.selected_ = (self.cleanness_ >= 0.5).to(torch.float32)
+        else:
+            k = max(1, int(np.ceil(gamma * len(y))))
+            self.selected_ = torch.zeros_like(self.cleanness_)
+            self.selected_[torch.topk(self.cleanness_, k).indices] = 1.0
+        # Auxiliary E-step: refurbished soft labels, and hard pseudo-labels for its M-step.
+        aux = self.full_proba(self.module2_)
+        sharpened = aux ** (1.0 / self.temperature)
+        refurbished = sharpened / sharpened.sum(dim=1, keepdim=True)
+        given = F.one_hot(y, n_classes).to(refurbished.dtype)
+        self.targets_ = torch.where(self.selected_[:, None] > 0, given, refurbished)
+        confidence, self.pseudo_labels_ = aux.max(dim=1)
+        self.pseudo_mask_ = (confidence >= self.pl_threshold).to(torch.float32)
+        self.refurbished_ = refurbished
+
+    # -- M-steps -----------------------------------------------------------------------
+    def regulariser(self, log_proba):
+        """Per-row confidence regulariser; adding ``beta`` times it to the loss rewards
+        confident predictions."""
+        if self.cr == "cores":  # CORES2 (Cheng et al., 2021): E_{c ~ prior}[log p(c)]
+            # Bounded below as in CORES2's log(p + 1e-8): unbounded, it outweighs the
+            # likelihood and drives the logits to infinity.
+            return (self.label_prior_ * log_proba.clamp_min(_LOG_FLOOR)).sum(dim=1)
+        if self.cr == "entropy":
+            return -(log_proba.exp() * log_proba).sum(dim=1)
+        return torch.zeros(len(log_proba), device=log_proba.device)
+
+    def weak(self, X):
+        return X + self.weak_noise * torch.randn_like(X) if self.weak_noise else X
+
+    def strong(self, X):
+        X = X + self.strong_noise * torch.randn_like(X) if self.strong_noise else X
+        if self.strong_mask:
+            X = X * (torch.rand_like(X) >= self.strong_mask)
+        return X
+
+    def compute_loss(self, X, y, index):
+        X_weak = self.weak(X)
+        logits_main = self.module_(X_weak)
+        self.record_logits(index, logits_main)
+        log_main = logits_main.log_softmax(dim=1)
+        if self.targets_ is None:  # warm-up: both networks on every given label
+            logits_aux = self.module2_(X_weak)
+            loss_main = F.nll_loss(log_main, y, reduction="none")
+            loss_aux = self.criterion_(logits_aux, y)
+            loss = self.weighted_mean(loss_main + loss_aux, index)
+            return loss, (logits_main,)
+        # Main M-step: given labels of clean rows, refurbished labels of corrupted rows.
+        loss_main = -(self.targets_[index] * log_main).sum(dim=1)
+        loss_main = loss_main + self.beta_ * self.regulariser(log_main)
+        # Auxiliary M-step: clean rows' given labels weighted by their cleanness; its own
+        # confident pseudo-labels on a strong view of the corrupted rows.
+        clean = self.selected_[index]
+        shape = (-1,) + (1,) * (X.dim() - 1)
+        X_aux = torch.where(clean.view(shape) > 0, X_weak, self.strong(X))
+        logits_aux = self.module2_(X_aux)
+        supervised = clean * self.cleanness_[index] * self.criterion_(logits_aux, y)
+        pseudo = self.criterion_(logits_aux, self.pseudo_labels_[index])
+        consistency = (1 - clean) * self.pseudo_mask_[index] * pseudo
+        loss_aux = supervised + self.lambda_u * consistency
+        loss_aux = loss_aux + self.beta_ * self.regulariser(logits_aux.log_softmax(dim=1))
+        return self.weighted_mean(loss_main + loss_aux, index), (logits_main,)
+
+    # -- results -----------------------------------------------------------------------
+    def estimate_label_quality(self):
+        """``label_quality_``: a last main E-step after training (the final cleanness
+        posterior); ``noise_rate_``: ``1 - gamma``."""
+        self.e_steps()
+        self.label_quality_ = self.cleanness_.double().cpu().numpy()
+        self.noise_rate_ = 1.0 - self.gamma_
+        # For the estimator's corrected_labels_; it deletes them from the net.
+        self.refurbished_labels_ = self.refurbished_.argmax(dim=1).cpu().numpy()
+        self.given_labels_ = self.train_labels_
+        del self.refurbished_
+
+    def proba_from_logits(self, logits_main, *others):
+        return logits_main.softmax(dim=1)
+
+    def infer_proba(self, X):
+        return self.proba_from_logits(self.module_(X))  # the main network alone
+
+
+@fill_doc
+class DualEMClassifier(BaseNoisyClassifier):
+    """Two interconnected EM cycles: a main network separates clean from corrupted
+    labels, an auxiliary network refurbishes the corrupted ones.
+
+    Kim et al., "Learning with Noisy Labels: Interconnection of Two
+    Expectation-Maximizations", arXiv:2401.04390 ("LNL-flywheel"). The main network
+    models the clean labels; each given label is clean with prior probability
+    ``gamma = 1 - noise_rate``. Each epoch after the warm-up, the main E-step computes
+    every row's posterior cleanness by Bayes' rule, the rows are assigned to the clean or
+    the corrupted component, the auxiliary network refurbishes the corrupted rows' labels
+    (auxiliary E-step) and is trained on the clean rows and on its own confident
+    pseudo-labels (auxiliary M-step), and the main network is trained on every row with
+    the given or the refurbished label plus a confidence regulariser (main M-step). Only
+    the main network predicts. See ``docs/dualem.md`` for which parts follow the paper
+    and which are reconstructions.
+
+    Parameters
+    ----------
+    noise_rate : float in [0, 1) or "auto", default="auto"
+        Prior fraction of wrong labels, ``1 - gamma``. ``"auto"`` takes the
+        confident-learning estimate (:func:`~sknoisy.quality.estimate_noise_rate`) from
+        the main network's probabilities at the end of the warm-up, kept in [0.005, 0.95].
+    selection : {"sample", "threshold", "topk"}, default="sample"
+        How rows are assigned to the clean component each epoch: drawn with probability
+        equal to their cleanness (stochastic EM), cleanness at least 0.5, or the
+        ``ceil(gamma * n)`` cleanest rows.
+    warmup_epochs : int or float, default=0.1
+        Epochs (int) or fraction of ``max_epochs`` (float) in which both networks learn
+        every given label, before the first E-step. It must end before the networks
+        memorise wrong labels. At least 1.
+    cr : {"cores", "entropy", "none"}, default="cores"
+        Confidence regulariser of the M-steps: ``"cores"`` adds
+        ``cr_beta * sum_c prior_c log p_c`` (CORES2), ``"entropy"`` adds
+        ``cr_beta * H(p)``.
+    cr_beta : float, default=1.0
+        Weight of the regulariser, reached linearly over ``cr_ramp_epochs`` after the
+        warm-up.
+    cr_ramp_epochs : int or float, default=0.15
+        Length of that ramp in epochs (int) or as a fraction of ``max_epochs`` (float).
+    temperature : float, default=0.5
+        Sharpening temperature of the refurbished labels (``p ** (1 / T)``, normalised).
+    pl_threshold : float in [0, 1], default=0.9
+        Confidence an auxiliary pseudo-label needs to be trained on.
+    lambda_u : float, default=1.0
+        Weight of the auxiliary network's pseudo-label loss on corrupted rows.
+    cleanness_momentum : float in [0, 1), default=0.9
+        Weight of the previous epochs' cleanness in each new posterior (0: none).
+    weak_noise : float, default=0.01
+        Standard deviation of the Gaussian noise of the weak view (features assumed
+        standardised).
+    strong_noise : float, default=0.1
+        Standard deviation of the Gaussian noise of the strong view.
+    strong_mask : float in [0, 1), default=0.15
+        Probability that the strong view sets a feature to 0 (the mean, once standardised).
+    {common_parameters}
+
+    Attributes
+    ----------
+    corrected_labels_ : ndarray of shape (n_samples,)
+        Per training row, the given label where it is judged right (not in
+        ``label_issues_``), else the auxiliary network's refurbished label.
+    gamma_ : float
+        The clean fraction used by the E-steps, ``1 - noise_rate_``.
+    warmup_epochs_ : int
+        Warm-up length in epochs.
+    {common_attributes}
+
+    See Also
+    --------
+    CoTeachingClassifier : two networks teaching each other on small-loss samples.
+
+    Notes
+    -----
+    ``label_quality_`` is the cleanness posterior of a last main E-step after training
+    (smoothed with the previous epochs' as during training). History columns per epoch:
+    ``cleanness`` (mean posterior), ``noise_rate`` (confident-learning estimate from the
+    main network), ``objective`` (mean log-likelihood of the mixture minus the
+    regulariser), ``selected_clean`` (fraction assigned to the clean component) and
+    ``cr_beta``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknoisy import DualEMClassifier, make_label_noise
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_noisy = make_label_noise(y, "symmetric", 0.4, random_state=0)
+    >>> clf = DualEMClassifier(max_epochs=5, random_state=0).fit(X / 16, y_noisy)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    >>> clf.corrected_labels_.shape
+    (1797,)
+    """
+
+    _net_class = DualEMNet
+    _n_networks = 2
+
+    def __init__(
+        self,
+        noise_rate="auto",
+        *,
+        selection="sample",
+        warmup_epochs=0.1,
+        cr="cores",
+        cr_beta=1.0,
+        cr_ramp_epochs=0.15,
+        temperature=0.5,
+        pl_threshold=0.9,
+        lambda_u=1.0,
+        cleanness_momentum=0.9,
+        weak_noise=0.01,
+        strong_noise=0.1,
+        strong_mask=0.15,
+        module=None,
+        module_params=None,
+        hidden_layer_sizes=(256, 256),
+        dropout=0.0,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.noise_rate = noise_rate
+        self.selection = selection
+        self.warmup_epochs = warmup_epochs
+        self.cr = cr
+        self.cr_beta = cr_beta
+        self.cr_ramp_epochs = cr_ramp_epochs
+        self.temperature = temperature
+        self.pl_threshold = pl_threshold
+        self.lambda_u = lambda_u
+        self.cleanness_momentum = cleanness_momentum
+        self.weak_noise = weak_noise
+        self.strong_noise = strong_noise
+        self.strong_mask = strong_mask
+        self.module = module
+        self.module_params = module_params
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _criterion(self):
+        return get_loss("ce", reduction="none")
+
+    def _net_params(self):
+        if not (isinstance(self.noise_rate, str) and self.noise_rate == "auto"):
+            if not isinstance(self.noise_rate, numbers.Real):
+                raise ValueError(
+                    f"noise_rate must be 'auto' or a float, got {self.noise_rate!r}"
+                )
+            _check_number(self.noise_rate, "noise_rate", low=0, high=1, high_open=True)
+        for name, options in (("selection", SELECTIONS), ("cr", REGULARISERS)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in options:
+                raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+        _check_number(self.cr_beta, "cr_beta", low=0)
+        _check_number(self.temperature, "temperature", low=0, low_open=True)
+        _check_number(self.pl_threshold, "pl_threshold", low=0, high=1)
+        _check_number(self.lambda_u, "lambda_u", low=0)
+        _check_number(
+            self.cleanness_momentum, "cleanness_momentum", low=0, high=1, high_open=True
+        )
+        _check_number(self.weak_noise, "weak_noise", low=0)
+        _check_number(self.strong_noise, "strong_noise", low=0)
+        _check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
+        self.warmup_epochs_ = max(
+            1, resolve_epochs(self.warmup_epochs, self.max_epochs, "warmup_epochs")
+        )
+        return {
+            "noise_rate": self.noise_rate,
+            "selection": self.selection,
+            "warmup_epochs": self.warmup_epochs_,
+            "cr": self.cr,
+            "cr_beta": self.cr_beta,
+            "cr_ramp_epochs": resolve_epochs(
+                self.cr_ramp_epochs, self.max_epochs, "cr_ramp_epochs"
+            ),
+            "temperature": self.temperature,
+            "pl_threshold": self.pl_threshold,
+            "lambda_u": self.lambda_u,
+            "cleanness_momentum": self.cleanness_momentum,
+            "weak_noise": self.weak_noise,
+            "strong_noise": self.strong_noise,
+            "strong_mask": self.strong_mask,
+        }
+
+    def _copy_fitted_state(self, net):
+        self.gamma_ = float(net.gamma_)
+        refurbished, given = net.refurbished_labels_, net.given_labels_
+        self.corrected_labels_ = self.classes_[np.where(self.label_issues_, refurbished, given)]
+        del net.refurbished_labels_, net.given_labels_  # per-row data stays out of the net

@@ -1,0 +1,122 @@
+"""DualEM: the two EM cycles, the confidence regulariser and learning under noise."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sknoisy import DualEMClassifier, RobustLossClassifier, make_label_noise
+
+
+@pytest.fixture(scope="module")
+def blobs_40():
+    """5 classes of 2 clusters, 40% symmetric noise on the training labels."""
+    X, y = make_classification(
+        n_samples=2000, n_features=20, n_informative=10, n_classes=5, n_clusters_per_class=2,
+        class_sep=2.0, random_state=0,
+    )  # fmt: skip
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    y_noisy = make_label_noise(y_train, "symmetric", 0.4, random_state=0)
+    return X_train, X_test, y_train, y_noisy, y_test
+
+
+def test_cleanness_posterior_separates_rows_and_beats_plain_ce(blobs_40):
+    X_train, X_test, y_train, y_noisy, y_test = blobs_40
+    flipped = y_noisy != y_train
+    clf = DualEMClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
+    assert clf.label_quality_[flipped].mean() < 0.3
+    assert clf.label_quality_[~flipped].mean() > 0.7
+    ce = RobustLossClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
+    assert clf.score(X_test, y_test) > ce.score(X_test, y_test) + 0.05
+    assert abs(clf.noise_rate_ - 0.4) < 0.1 and clf.gamma_ == pytest.approx(1 - clf.noise_rate_)
+    # Refurbished labels repair more rows than they break.
+    assert (clf.corrected_labels_ == y_train).mean() > (y_noisy == y_train).mean() + 0.2
+
+
+def test_confidence_regulariser_prevents_the_collapse(blobs_40):
+    # Without it, the main network memorises the wrong labels in a long run: the flipped
+    # rows' posterior cleanness climbs towards the clean rows' and the split disappears.
+    X_train, X_test, y_train, y_noisy, y_test = blobs_40
+    flipped = y_noisy != y_train
+    params = dict(max_epochs=100, random_state=0)
+    without = DualEMClassifier(cr="none", **params).fit(X_train, y_noisy)
+    with_cr = DualEMClassifier(**params).fit(X_train, y_noisy)
+    assert without.label_quality_[flipped].mean() > 0.6
+    assert with_cr.label_quality_[flipped].mean() < 0.3
+    assert with_cr.score(X_test, y_test) > without.score(X_test, y_test) + 0.1
+
+
+def test_history_records_both_cycles(blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    clf = DualEMClassifier(
+        max_epochs=6, warmup_epochs=2, cr_ramp_epochs=2, hidden_layer_sizes=(16,), random_state=0
+    ).fit(X_train, y_noisy)
+    assert clf.warmup_epochs_ == 2
+    np.testing.assert_allclose(clf.history_[:, "cr_beta"], [0, 0, 0.5, 1, 1, 1])
+    cleanness = clf.history_[2:, "cleanness"]
+    assert len(cleanness) == 4 and all(0 < c < 1 for c in cleanness)
+    assert all(np.isfinite(clf.history_[2:, "objective"]))
+    assert all(0 < s < 1 for s in clf.history_[2:, "selected_clean"])
+
+
+@pytest.mark.parametrize("selection", ["sample", "threshold", "topk"])
+def test_every_selection_learns(selection, blobs_40):
+    X_train, X_test, _, y_noisy, y_test = blobs_40
+    clf = DualEMClassifier(
+        0.4, selection=selection, max_epochs=15, random_state=0
+    ).fit(X_train, y_noisy)
+    assert clf.gamma_ == pytest.approx(0.6)
+    assert clf.score(X_test, y_test) > 0.7
+
+
+def test_corrected_labels_are_in_the_label_space(blobs_40):
+    X_train, _, y_train, y_noisy, _ = blobs_40
+    names = np.array(["ant", "bee", "cow", "dog", "elk"])
+    clf = DualEMClassifier(max_epochs=8, random_state=0).fit(X_train, names[y_noisy])
+    assert clf.corrected_labels_.dtype == names.dtype
+    assert set(clf.corrected_labels_) <= set(names)
+    kept = ~clf.label_issues_
+    np.testing.assert_array_equal(clf.corrected_labels_[kept], names[y_noisy][kept])
+    # The fitted net keeps no per-row training data.
+    assert not hasattr(clf.net_, "given_labels_") and not hasattr(clf.net_, "X_train_")
+
+
+def test_only_the_main_network_predicts(blobs_40):
+    X_train, X_test, _, y_noisy, _ = blobs_40
+    clf = DualEMClassifier(max_epochs=4, random_state=0).fit(X_train, y_noisy)
+    import torch
+
+    with torch.no_grad():
+        main = clf.net_.module_.eval()(torch.as_tensor(X_test)).softmax(dim=1).numpy()
+    np.testing.assert_allclose(clf.predict_proba(X_test), main, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_shorter_than_the_warm_up_still_scores_every_row(blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    clf = DualEMClassifier(max_epochs=1, warmup_epochs=5, random_state=0).fit(X_train, y_noisy)
+    assert clf.label_quality_.shape == (len(X_train),)
+    assert np.all((clf.label_quality_ >= 0) & (clf.label_quality_ <= 1))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"noise_rate": 1.0}, "noise_rate"),
+        ({"noise_rate": "high"}, "noise_rate must be 'auto' or a float"),
+        ({"selection": "best"}, "selection must be one of"),
+        ({"cr": "l2"}, "cr must be one of"),
+        ({"temperature": 0}, "temperature"),
+        ({"pl_threshold": 1.5}, "pl_threshold"),
+        ({"cleanness_momentum": 1.0}, "cleanness_momentum"),
+        ({"strong_mask": -0.1}, "strong_mask"),
+        ({"warmup_epochs": -1}, "warmup_epochs"),
+    ],
+)
+def test_bad_parameters_are_named(params, message, blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    with pytest.raises(ValueError, match=message):
+        DualEMClassifier(max_epochs=1, **params).fit(X_train, y_noisy)
