@@ -40,6 +40,7 @@ from .selection import resolve_epochs
 
 __all__ = ["DualEMClassifier"]
 
+CORRUPTIONS = ("transition", "uniform")
 SELECTIONS = ("sample", "threshold", "topk")
 REGULARISERS = ("cores", "entropy", "none")
 # The clean fraction gamma is kept in this range: at 0 or 1 the posterior is constant.
@@ -52,12 +53,13 @@ class DualEMNet(NoisyLabelNet):
     """The main network (``module_``) and the auxiliary network (``module2_``)."""
 
     def __init__(
-        self, *args, noise_rate, selection, warmup_epochs, cr, cr_beta, cr_ramp_epochs,
+        self, *args, noise_rate, corruption, selection, warmup_epochs, cr, cr_beta, cr_ramp_epochs,
         temperature, pl_threshold, lambda_u, cleanness_momentum, weak_noise, strong_noise,
         strong_mask, **kwargs,
     ):  # fmt: skip
         super().__init__(*args, **kwargs)
         self.noise_rate = noise_rate
+        self.corruption = corruption
         self.selection = selection
         self.warmup_epochs = warmup_epochs
         self.cr = cr
@@ -125,14 +127,16 @@ class DualEMNet(NoisyLabelNet):
         y = self.y_train_
         n_classes = self.label_prior_.numel()
         proba = self.full_proba(self.module_)
+        aux = self.full_proba(self.module2_)
         if self.gamma_ is None:
             estimate = estimate_noise_rate(self.train_labels_, proba.double().cpu().numpy())
             self.gamma_ = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
         gamma = self.gamma_
-        # Main E-step: Bayes' rule under the mixture of the clean manifold and uniform noise.
+        # Main E-step: Bayes' rule under the mixture of the clean manifold (the main
+        # network) and the corruption process.
         p_given = proba.gather(1, y[:, None]).squeeze(1)
         clean = gamma * p_given
-        corrupted = (1.0 - gamma) / n_classes
+        corrupted = (1.0 - gamma) * self.corruption_density(aux)
         w = clean / (clean + corrupted)
         m = self.cleanness_momentum
         self.cleanness_ = w if self.cleanness_ is None else m * self.cleanness_ + (1 - m) * w
@@ -149,7 +153,6 @@ class DualEMNet(NoisyLabelNet):
             self.selected_ = torch.zeros_like(self.cleanness_)
             self.selected_[torch.topk(self.cleanness_, k).indices] = 1.0
         # Auxiliary E-step: refurbished soft labels, and hard pseudo-labels for its M-step.
-        aux = self.full_proba(self.module2_)
         sharpened = aux ** (1.0 / self.temperature)
         refurbished = sharpened / sharpened.sum(dim=1, keepdim=True)
         given = F.one_hot(y, n_classes).to(refurbished.dtype)
@@ -157,6 +160,26 @@ class DualEMNet(NoisyLabelNet):
         confidence, self.pseudo_labels_ = aux.max(dim=1)
         self.pseudo_mask_ = (confidence >= self.pl_threshold).to(torch.float32)
         self.refurbished_ = refurbished
+
+    def corruption_density(self, aux):
+        """``eps(y~ | x)`` per row: the probability of the given label under corruption.
+
+        ``"uniform"``: ``1 / K``. ``"transition"``: ``sum_y q(y | x) T[y, y~]``, with ``q``
+        the auxiliary network's estimate of the true label and ``T`` the transition
+        between true and given labels among the rows judged corrupted at the previous
+        epoch (diagonal excluded: a corrupted label differs from the true one). Under
+        symmetric noise ``T`` is flat; under pair-flip noise it concentrates on one class
+        per row, which the uniform density misses.
+        """
+        n_classes = aux.shape[1]
+        if self.corruption == "uniform" or self.cleanness_ is None:
+            return torch.full_like(aux[:, 0], 1.0 / n_classes)
+        given = F.one_hot(self.y_train_, n_classes).to(aux.dtype)
+        transition = ((1 - self.cleanness_)[:, None] * aux).T @ given
+        off_diagonal = 1 - torch.eye(n_classes, dtype=aux.dtype, device=aux.device)
+        transition = transition * off_diagonal + 1e-6 * off_diagonal
+        transition = transition / transition.sum(dim=1, keepdim=True)
+        return (aux @ transition).gather(1, self.y_train_[:, None]).squeeze(1)
 
     # -- M-steps -----------------------------------------------------------------------
     def regulariser(self, log_proba):
@@ -194,7 +217,9 @@ class DualEMNet(NoisyLabelNet):
         loss_main = -(self.targets_[index] * log_main).sum(dim=1)
         loss_main = loss_main + self.beta_ * self.regulariser(log_main)
         # Auxiliary M-step: clean rows' given labels weighted by their cleanness; its own
-        # confident pseudo-labels on a strong view of the corrupted rows.
+        # confident pseudo-labels on a strong view of the corrupted rows. No regulariser
+        # here: on weak pseudo-labels (e.g. 80% noise) it makes the refurbishing network
+        # collapse onto a few confident classes, and the main network follows.
         clean = self.selected_[index]
         shape = (-1,) + (1,) * (X.dim() - 1)
         X_aux = torch.where(clean.view(shape) > 0, X_weak, self.strong(X))
@@ -203,7 +228,6 @@ class DualEMNet(NoisyLabelNet):
         pseudo = self.criterion_(logits_aux, self.pseudo_labels_[index])
         consistency = (1 - clean) * self.pseudo_mask_[index] * pseudo
         loss_aux = supervised + self.lambda_u * consistency
-        loss_aux = loss_aux + self.beta_ * self.regulariser(logits_aux.log_softmax(dim=1))
         return self.weighted_mean(loss_main + loss_aux, index), (logits_main,)
 
     # -- results -----------------------------------------------------------------------
@@ -248,6 +272,12 @@ class DualEMClassifier(BaseNoisyClassifier):
         Prior fraction of wrong labels, ``1 - gamma``. ``"auto"`` takes the
         confident-learning estimate (:func:`~sknoisy.quality.estimate_noise_rate`) from
         the main network's probabilities at the end of the warm-up, kept in [0.005, 0.95].
+    corruption : {"transition", "uniform"}, default="transition"
+        Density of a given label under corruption in the main E-step: ``1 / K`` (the
+        paper's basic model), or ``sum_y q(y | x) T[y, y~]`` with ``q`` the auxiliary
+        network's estimate of the true label and ``T`` the transition between true and
+        given labels estimated from the rows judged corrupted (a reconstruction of the
+        paper's relaxed density). The first E-step is uniform either way.
     selection : {"sample", "threshold", "topk"}, default="sample"
         How rows are assigned to the clean component each epoch: drawn with probability
         equal to their cleanness (stochastic EM), cleanness at least 0.5, or the
@@ -271,7 +301,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         Confidence an auxiliary pseudo-label needs to be trained on.
     lambda_u : float, default=1.0
         Weight of the auxiliary network's pseudo-label loss on corrupted rows.
-    cleanness_momentum : float in [0, 1), default=0.9
+    cleanness_momentum : float in [0, 1), default=0.5
         Weight of the previous epochs' cleanness in each new posterior (0: none).
     weak_noise : float, default=0.01
         Standard deviation of the Gaussian noise of the weak view (features assumed
@@ -326,6 +356,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         self,
         noise_rate="auto",
         *,
+        corruption="transition",
         selection="sample",
         warmup_epochs=0.1,
         cr="cores",
@@ -334,7 +365,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         temperature=0.5,
         pl_threshold=0.9,
         lambda_u=1.0,
-        cleanness_momentum=0.9,
+        cleanness_momentum=0.5,
         weak_noise=0.01,
         strong_noise=0.1,
         strong_mask=0.15,
@@ -353,6 +384,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         callbacks=None,
     ):
         self.noise_rate = noise_rate
+        self.corruption = corruption
         self.selection = selection
         self.warmup_epochs = warmup_epochs
         self.cr = cr
@@ -389,7 +421,9 @@ class DualEMClassifier(BaseNoisyClassifier):
                     f"noise_rate must be 'auto' or a float, got {self.noise_rate!r}"
                 )
             _check_number(self.noise_rate, "noise_rate", low=0, high=1, high_open=True)
-        for name, options in (("selection", SELECTIONS), ("cr", REGULARISERS)):
+        for name, options in (
+            ("corruption", CORRUPTIONS), ("selection", SELECTIONS), ("cr", REGULARISERS)
+        ):
             value = getattr(self, name)
             if not isinstance(value, str) or value not in options:
                 raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
@@ -408,6 +442,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         )
         return {
             "noise_rate": self.noise_rate,
+            "corruption": self.corruption,
             "selection": self.selection,
             "warmup_epochs": self.warmup_epochs_,
             "cr": self.cr,
