@@ -10,7 +10,8 @@ Data: ``make_classification(n_samples=50000, n_features=64, n_informative=32,
 n_classes=10, random_state=0)``, standardised, float32, with 40% symmetric label noise
 (``make_label_noise(y, "symmetric", 0.4, random_state=0)``).
 
-Estimators: ``RobustLossClassifier("ce")`` and ``CoTeachingClassifier()`` with their
+Estimators: ``RobustLossClassifier("ce")``, ``CoTeachingClassifier()`` and
+``DualEMClassifier()`` with their
 default module, batch size, learning rate and optimizer (read from ``get_params()``),
 ``max_epochs`` and ``device`` from the command line, ``random_state=0``. Their time is
 ``fit`` end to end: input validation, training and label-quality estimation.
@@ -19,14 +20,17 @@ Reference (:func:`reference_fit`): the same default MLP, trained with
 ``torch.optim.Adam`` and ``F.cross_entropy`` for the same number of epochs and batch
 size; each epoch draws a ``torch.randperm`` and takes consecutive slices of it as
 batches. Its time includes moving the data to the device and building the model(s). For
-a two-network estimator (co-teaching) the reference trains two models with two
+a two-network estimator (Co-teaching, DualEM) the reference trains two models with two
 optimizers, interleaved per batch (network 1 steps, then network 2, on the same batch).
 
 Each measurement runs once untimed (warm-up), then ``--repeats`` times, alternating
 estimator and reference, which of the pair runs first alternating. The ratio is the
 median, over the pairs, of the fit's time divided by its pair's reference time: on a
 shared machine speed drifts, and a pair run back to back sees the same conditions. The
-table also gives the median times (their quotient is not the ratio).
+table also gives the median times (their quotient is not the ratio), and each fit's
+median time divided by plain cross-entropy's. DualEM does more per epoch than its
+two-network reference loop (an E-step pass over the data per network, augmentation), so
+its target is a fit at most 3x that of plain cross-entropy, as its issue asks.
 On CUDA the device is synchronised before every clock read.
 
 Running it
@@ -62,11 +66,19 @@ import torch.nn.functional as F
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 
-from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
+from sknoisy import (
+    CoTeachingClassifier,
+    DualEMClassifier,
+    RobustLossClassifier,
+    make_label_noise,
+)
 from sknoisy._base import resolve_device
 from sknoisy.modules import MLP
 
 TARGET_RATIO = 1.25
+# DualEM does more work per epoch than its reference loop (two E-step passes over the
+# data, augmentation), so its target is relative to plain cross-entropy's fit instead.
+TARGET_VS_CE = {"DualEMClassifier()": 3.0}
 N_FEATURES = 64
 N_CLASSES = 10
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "speed.md"
@@ -213,9 +225,17 @@ def describe_device(device):
     return str(device)
 
 
+def within_target(row, ce_fit_s):
+    """Whether a row meets its target: the loop ratio, or for DualEM the ce multiple."""
+    if row["estimator"] in TARGET_VS_CE:
+        return row["fit_s"] / ce_fit_s <= TARGET_VS_CE[row["estimator"]]
+    return row["ratio"] <= TARGET_RATIO
+
+
 def render(rows, args, device, n_samples):
     """The Markdown report: settings, the table, and the individual runs."""
     first = rows[0]
+    ce_fit_s = first["fit_s"]  # rows[0] is plain cross-entropy
     lines = [
         f"- device: {describe_device(device)}",
         f"- torch {torch.__version__}, {torch.get_num_threads()} threads",
@@ -225,17 +245,22 @@ def render(rows, args, device, n_samples):
         f"Adam lr {first['lr']}",
         f"- {args.repeats} back-to-back pairs after one untimed warm-up; ratio = median of "
         "the pairs' ratios; target ratio "
-        f"<= {TARGET_RATIO}",
+        f"<= {TARGET_RATIO}"
+        + "".join(
+            f"; {name}: median fit <= {limit}x that of plain cross-entropy"
+            for name, limit in TARGET_VS_CE.items()
+        ),
         "",
         "| estimator | reference | median fit (s) | median reference (s) | ratio "
-        "| within target |",
-        "|---|---|---:|---:|---:|:---:|",
+        "| fit / ce fit | within target |",
+        "|---|---|---:|---:|---:|---:|:---:|",
     ]
     for row in rows:
-        ok = "yes" if row["ratio"] <= TARGET_RATIO else "**no**"
+        ok = "yes" if within_target(row, ce_fit_s) else "**no**"
         lines.append(
             f"| `{row['estimator']}` | {row['reference']} | {row['fit_s']:.3f} "
-            f"| {row['reference_s']:.3f} | {row['ratio']:.2f} | {ok} |"
+            f"| {row['reference_s']:.3f} | {row['ratio']:.2f} "
+            f"| {row['fit_s'] / ce_fit_s:.2f} | {ok} |"
         )
     lines += ["", "Individual runs (s):", ""]
     for row in rows:
@@ -278,7 +303,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--check",
         action="store_true",
-        help=f"exit with status 1 if any ratio exceeds {TARGET_RATIO}",
+        help="exit with status 1 if any estimator misses its target",
     )
     args = parser.parse_args(argv)
     for name in ("max_epochs", "n_samples", "repeats"):
@@ -295,6 +320,7 @@ def main(argv=None):
     estimators = [
         ('RobustLossClassifier("ce")', RobustLossClassifier("ce", **common)),
         ("CoTeachingClassifier()", CoTeachingClassifier(**common)),
+        ("DualEMClassifier()", DualEMClassifier(**common)),
     ]
     rows = [measure(name, est, X, y, device, args.repeats) for name, est in estimators]
 
@@ -303,9 +329,9 @@ def main(argv=None):
     write_results(report, command_line())
     print(f"\nwritten to {os.path.relpath(RESULTS_FILE)}", file=sys.stderr)
 
-    slow = [row["estimator"] for row in rows if row["ratio"] > TARGET_RATIO]
+    slow = [row["estimator"] for row in rows if not within_target(row, rows[0]["fit_s"])]
     if args.check and slow:
-        print(f"ratio above {TARGET_RATIO}: {', '.join(slow)}", file=sys.stderr)
+        print(f"above target: {', '.join(slow)}", file=sys.stderr)
         return 1
     return 0
 
