@@ -516,14 +516,18 @@ def main(argv=None):
     command = shlex.join(
         ["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    # Grid order for the reports (parallel workers finish cells in any order).
-    position = {cell: i for i, cell in enumerate(requested)}
+    # Reports list rows in the order of the default grid, then of this run's extra methods,
+    # whatever order the parallel workers finished them in.
+    methods = list(dict.fromkeys([*default_methods(), *args.methods]))
+    order = grid_cells(datasets, args.noise, args.seeds, methods, args.max_epochs)
+    position = {cell: i for i, cell in enumerate(order)}
     all_rows = sorted(read_rows(csv_path), key=lambda row: position.get(cell_key(row), math.inf))
     # Tables never average runs of different lengths: only rows with this run's epochs.
     same_epochs = [row for row in all_rows if cell_key(row)[-1] == args.max_epochs]
     report.write(same_epochs, args.output, command=command, jobs=args.jobs)
     print()
-    print(report.run_summary([row for row in all_rows if cell_key(row) in position]))
+    requested_keys = set(requested)
+    print(report.run_summary([row for row in all_rows if cell_key(row) in requested_keys]))
     failed = [row for row in rows if row["status"] != "ok"]
     if failed:
         print(f"\n{len(failed)} cell(s) failed; see the 'error' column of {csv_path}")
