@@ -47,13 +47,17 @@ REGULARISERS = ("cores", "entropy", "none")
 _GAMMA_RANGE = (0.05, 0.995)
 _E_STEP_BATCH = 4096
 _LOG_FLOOR = math.log(1e-8)
+# warmup_epochs="auto": about this many optimisation steps, at most this share of the run.
+_AUTO_WARMUP_STEPS = 100
+_AUTO_WARMUP_FRACTION = 0.1
 
 
 class DualEMNet(NoisyLabelNet):
     """The main network (``module_``) and the auxiliary network (``module2_``)."""
 
     def __init__(
-        self, *args, noise_rate, corruption, selection, warmup_epochs, cr, cr_beta, cr_ramp_epochs,
+        self, *args, noise_rate, corruption, selection, warmup_epochs, warmup_steps, cr,
+        cr_beta, cr_ramp_epochs,
         temperature, pl_threshold, lambda_u, cleanness_momentum, weak_noise, strong_noise,
         strong_mask, **kwargs,
     ):  # fmt: skip
@@ -62,6 +66,7 @@ class DualEMNet(NoisyLabelNet):
         self.corruption = corruption
         self.selection = selection
         self.warmup_epochs = warmup_epochs
+        self.warmup_steps = warmup_steps
         self.cr = cr
         self.cr_beta = cr_beta
         self.cr_ramp_epochs = cr_ramp_epochs
@@ -83,11 +88,18 @@ class DualEMNet(NoisyLabelNet):
         self.cleanness_ = None  # w per row, smoothed across epochs
         self.targets_ = None  # (n, K) main M-step targets; None during warm-up
         self.beta_ = 0.0
+        self.warmup_end_ = self.warmup_epochs
+        if self.warmup_steps is not None:
+            # Networks start memorising after a number of optimisation steps more than
+            # of epochs: large data sets take more steps per epoch, so fewer epochs.
+            steps_per_epoch = math.ceil(len(X.y) / self.batch_size)
+            needed = max(1, math.ceil(self.warmup_steps / steps_per_epoch))
+            self.warmup_end_ = min(self.warmup_epochs, needed)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        after_warmup = epoch - self.warmup_epochs
+        after_warmup = epoch - self.warmup_end_
         self.beta_ = 0.0
         if after_warmup >= 0:
             ramp = min(1.0, (after_warmup + 1) / max(self.cr_ramp_epochs, 1))
@@ -282,10 +294,12 @@ class DualEMClassifier(BaseNoisyClassifier):
         How rows are assigned to the clean component each epoch: drawn with probability
         equal to their cleanness (stochastic EM), cleanness at least 0.5, or the
         ``ceil(gamma * n)`` cleanest rows.
-    warmup_epochs : int or float, default=0.1
+    warmup_epochs : "auto", int or float, default="auto"
         Epochs (int) or fraction of ``max_epochs`` (float) in which both networks learn
         every given label, before the first E-step. It must end before the networks
-        memorise wrong labels. At least 1.
+        memorise wrong labels, which starts after a number of optimisation steps rather
+        than of epochs: ``"auto"`` warms up for about 100 steps (whole epochs, at least
+        one) and at most 10% of ``max_epochs``. At least 1.
     cr : {"cores", "entropy", "none"}, default="cores"
         Confidence regulariser of the M-steps: ``"cores"`` adds
         ``cr_beta * sum_c prior_c log p_c`` (CORES2), ``"entropy"`` adds
@@ -358,7 +372,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         *,
         corruption="transition",
         selection="sample",
-        warmup_epochs=0.1,
+        warmup_epochs="auto",
         cr="cores",
         cr_beta=1.0,
         cr_ramp_epochs=0.15,
@@ -437,14 +451,15 @@ class DualEMClassifier(BaseNoisyClassifier):
         _check_number(self.weak_noise, "weak_noise", low=0)
         _check_number(self.strong_noise, "strong_noise", low=0)
         _check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
-        self.warmup_epochs_ = max(
-            1, resolve_epochs(self.warmup_epochs, self.max_epochs, "warmup_epochs")
-        )
+        auto = isinstance(self.warmup_epochs, str) and self.warmup_epochs == "auto"
+        warmup = _AUTO_WARMUP_FRACTION if auto else self.warmup_epochs
+        warmup_cap = max(1, resolve_epochs(warmup, self.max_epochs, "warmup_epochs"))
         return {
             "noise_rate": self.noise_rate,
             "corruption": self.corruption,
             "selection": self.selection,
-            "warmup_epochs": self.warmup_epochs_,
+            "warmup_epochs": warmup_cap,
+            "warmup_steps": _AUTO_WARMUP_STEPS if auto else None,
             "cr": self.cr,
             "cr_beta": self.cr_beta,
             "cr_ramp_epochs": resolve_epochs(
@@ -461,6 +476,7 @@ class DualEMClassifier(BaseNoisyClassifier):
 
     def _copy_fitted_state(self, net):
         self.gamma_ = float(net.gamma_)
+        self.warmup_epochs_ = int(net.warmup_end_)
         refurbished, given = net.refurbished_labels_, net.given_labels_
         self.corrected_labels_ = self.classes_[np.where(self.label_issues_, refurbished, given)]
         del net.refurbished_labels_, net.given_labels_  # per-row data stays out of the net

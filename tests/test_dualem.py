@@ -63,6 +63,22 @@ def test_history_records_both_cycles(blobs_40):
     assert all(0 < s < 1 for s in clf.history_[2:, "selected_clean"])
 
 
+@pytest.mark.parametrize("batch_size, expected", [(128, 3), (16, 2)])
+def test_auto_warmup_lasts_about_100_steps_and_at_most_a_tenth_of_the_run(
+    batch_size, expected, blobs_40
+):
+    # 1,400 rows: in batches of 128, 11 steps an epoch, so 100 steps take 10 epochs and
+    # the cap (10% of 30 epochs) decides; in batches of 16, 88 steps, so 2 epochs.
+    X_train, _, _, y_noisy, _ = blobs_40
+    clf = DualEMClassifier(
+        max_epochs=30, batch_size=batch_size, hidden_layer_sizes=(16,), random_state=0
+    ).fit(X_train, y_noisy)
+    assert clf.warmup_epochs_ == expected
+    # The first E-step is at the start of the first epoch after the warm-up.
+    assert "cleanness" not in clf.history_[expected - 1]
+    assert "cleanness" in clf.history_[expected]
+
+
 @pytest.mark.parametrize("selection", ["sample", "threshold", "topk"])
 def test_every_selection_learns(selection, blobs_40):
     X_train, X_test, _, y_noisy, y_test = blobs_40
