@@ -516,12 +516,18 @@ def main(argv=None):
     command = shlex.join(
         ["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    # Reports list rows in the order of the default grid, then of this run's extra methods,
-    # whatever order the parallel workers finished them in.
-    methods = list(dict.fromkeys([*default_methods(), *args.methods]))
-    order = grid_cells(datasets, args.noise, args.seeds, methods, args.max_epochs)
+    # Reports list rows in the order of the full default grid (then this run's extra
+    # datasets, noise kinds, seeds and methods), whatever order the cells ran in.
+    csv_rows = read_rows(csv_path)
+    order = grid_cells(
+        list(dict.fromkeys([*DEFAULT_DATASETS, *OPTIONAL_DATASETS, *datasets])),
+        list(dict.fromkeys([*NOISE, *args.noise])),
+        sorted({*args.seeds, *(int(row["seed"]) for row in csv_rows)}),
+        list(dict.fromkeys([*default_methods(), *args.methods])),
+        args.max_epochs,
+    )
     position = {cell: i for i, cell in enumerate(order)}
-    all_rows = sorted(read_rows(csv_path), key=lambda row: position.get(cell_key(row), math.inf))
+    all_rows = sorted(csv_rows, key=lambda row: position.get(cell_key(row), math.inf))
     # Tables never average runs of different lengths: only rows with this run's epochs.
     same_epochs = [row for row in all_rows if cell_key(row)[-1] == args.max_epochs]
     report.write(same_epochs, args.output, command=command, jobs=args.jobs)
