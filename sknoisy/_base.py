@@ -127,6 +127,20 @@ def _check_number(value, name, *, low=None, high=None, integer=False, low_open=F
         )
 
 
+def _is_auto(value):
+    """Whether a parameter is the string ``"auto"`` (and not, say, an array)."""
+    return isinstance(value, str) and value == "auto"
+
+
+def _check_auto_or_rate(value, name):
+    """Validate a parameter that is ``"auto"`` or a rate in [0, 1)."""
+    if _is_auto(value):
+        return
+    if not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be 'auto' or a float, got {value!r}")
+    _check_number(value, name, low=0, high=1, high_open=True)
+
+
 def _draw_seeds(random_state, n):
     """``n`` int seeds from ``random_state``; None draws fresh entropy, never from NumPy's
     global generator (drawing from it would change the caller's random state)."""

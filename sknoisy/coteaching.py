@@ -16,12 +16,11 @@ they memorise wrong ones, which is why the ramp-up period is where the estimate 
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import torch
 
-from ._base import BaseNoisyClassifier, _check_number, fill_doc
+from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, fill_doc
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .selection import forget_rate_schedule, resolve_epochs, small_loss_mask
@@ -211,12 +210,7 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self):
-        if not (isinstance(self.forget_rate, str) and self.forget_rate == "auto"):
-            if not isinstance(self.forget_rate, numbers.Real):
-                raise ValueError(
-                    f"forget_rate must be 'auto' or a float, got {self.forget_rate!r}"
-                )
-            _check_number(self.forget_rate, "forget_rate", low=0, high=1, high_open=True)
+        _check_auto_or_rate(self.forget_rate, "forget_rate")
         _check_number(self.exponent, "exponent", low=0, low_open=True)
         if self.inference not in ("ensemble", "first"):
             raise ValueError(

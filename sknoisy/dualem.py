@@ -26,13 +26,12 @@ The main network alone predicts.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_number, fill_doc
+from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, _is_auto, fill_doc
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .quality import estimate_noise_rate
@@ -429,12 +428,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self):
-        if not (isinstance(self.noise_rate, str) and self.noise_rate == "auto"):
-            if not isinstance(self.noise_rate, numbers.Real):
-                raise ValueError(
-                    f"noise_rate must be 'auto' or a float, got {self.noise_rate!r}"
-                )
-            _check_number(self.noise_rate, "noise_rate", low=0, high=1, high_open=True)
+        _check_auto_or_rate(self.noise_rate, "noise_rate")
         for name, options in (
             ("corruption", CORRUPTIONS), ("selection", SELECTIONS), ("cr", REGULARISERS)
         ):
@@ -451,7 +445,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         _check_number(self.weak_noise, "weak_noise", low=0)
         _check_number(self.strong_noise, "strong_noise", low=0)
         _check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
-        auto = isinstance(self.warmup_epochs, str) and self.warmup_epochs == "auto"
+        auto = _is_auto(self.warmup_epochs)
         warmup = _AUTO_WARMUP_FRACTION if auto else self.warmup_epochs
         warmup_cap = max(1, resolve_epochs(warmup, self.max_epochs, "warmup_epochs"))
         return {
