@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, _is_auto, fill_doc
 from ._training import NoisyLabelNet
 from .losses import get_loss
-from .quality import estimate_noise_rate
+from .quality import confident_joint, estimate_noise_rate
 from .selection import resolve_epochs
 
 __all__ = ["DualEMClassifier"]
@@ -81,6 +81,10 @@ class DualEMNet(NoisyLabelNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         self.X_train_, self.y_train_ = X.X, X.y
+        # Augmentation works in units of each feature's spread, so unscaled features
+        # get the same relative perturbation as standardised ones.
+        self.feature_mean_ = X.X.mean(dim=0)
+        self.feature_std_ = X.X.std(dim=0, correction=0)
         counts = torch.bincount(X.y, minlength=int(X.y.max()) + 1).to(torch.float32)
         self.label_prior_ = counts / counts.sum()
         self.gamma_ = None if self.noise_rate == "auto" else 1.0 - float(self.noise_rate)
@@ -112,6 +116,7 @@ class DualEMNet(NoisyLabelNet):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X, y, **kwargs)
         del self.X_train_, self.y_train_, self.targets_, self.selected_
+        del self.feature_mean_, self.feature_std_
         del self.pseudo_labels_, self.pseudo_mask_
 
     # -- E-steps -----------------------------------------------------------------------
@@ -147,7 +152,7 @@ class DualEMNet(NoisyLabelNet):
         # network) and the corruption process.
         p_given = proba.gather(1, y[:, None]).squeeze(1)
         clean = gamma * p_given
-        corrupted = (1.0 - gamma) * self.corruption_density(aux)
+        corrupted = (1.0 - gamma) * self.corruption_density(aux, proba)
         w = clean / (clean + corrupted)
         m = self.cleanness_momentum
         self.cleanness_ = w if self.cleanness_ is None else m * self.cleanness_ + (1 - m) * w
@@ -172,7 +177,7 @@ class DualEMNet(NoisyLabelNet):
         self.pseudo_mask_ = (confidence >= self.pl_threshold).to(torch.float32)
         self.refurbished_ = refurbished
 
-    def corruption_density(self, aux):
+    def corruption_density(self, aux, proba):
         """``eps(y~ | x)`` per row: the probability of the given label under corruption.
 
         ``"uniform"``: ``1 / K``. ``"transition"``: ``sum_y q(y | x) T[y, y~]``, with ``q``
@@ -180,13 +185,20 @@ class DualEMNet(NoisyLabelNet):
         between true and given labels among the rows judged corrupted at the previous
         epoch (diagonal excluded: a corrupted label differs from the true one). Under
         symmetric noise ``T`` is flat; under pair-flip noise it concentrates on one class
-        per row, which the uniform density misses.
+        per row, which the uniform density misses. At the first E-step no row has been
+        judged yet, so ``T`` comes from the main network's confident joint (``proba``):
+        a uniform first step would call most pair-flipped rows clean, and the posterior
+        smoothing would carry that on.
         """
         n_classes = aux.shape[1]
-        if self.corruption == "uniform" or self.cleanness_ is None:
+        if self.corruption == "uniform":
             return torch.full_like(aux[:, 0], 1.0 / n_classes)
-        given = F.one_hot(self.y_train_, n_classes).to(aux.dtype)
-        transition = ((1 - self.cleanness_)[:, None] * aux).T @ given
+        if self.cleanness_ is None:
+            joint = confident_joint(self.train_labels_, proba.double().cpu().numpy())
+            transition = torch.as_tensor(joint.T, dtype=aux.dtype, device=aux.device)
+        else:
+            given = F.one_hot(self.y_train_, n_classes).to(aux.dtype)
+            transition = ((1 - self.cleanness_)[:, None] * aux).T @ given
         off_diagonal = 1 - torch.eye(n_classes, dtype=aux.dtype, device=aux.device)
         transition = transition * off_diagonal + 1e-6 * off_diagonal
         transition = transition / transition.sum(dim=1, keepdim=True)
@@ -205,12 +217,19 @@ class DualEMNet(NoisyLabelNet):
         return torch.zeros(len(log_proba), device=log_proba.device)
 
     def weak(self, X):
-        return X + self.weak_noise * torch.randn_like(X) if self.weak_noise else X
+        """Weak view: Gaussian noise of ``weak_noise`` feature standard deviations."""
+        if not self.weak_noise:
+            return X
+        return X + self.weak_noise * self.feature_std_ * torch.randn_like(X)
 
     def strong(self, X):
-        X = X + self.strong_noise * torch.randn_like(X) if self.strong_noise else X
+        """Strong view: Gaussian noise of ``strong_noise`` feature standard deviations,
+        then each feature replaced by its mean with probability ``strong_mask``."""
+        if self.strong_noise:
+            X = X + self.strong_noise * self.feature_std_ * torch.randn_like(X)
         if self.strong_mask:
-            X = X * (torch.rand_like(X) >= self.strong_mask)
+            masked = torch.rand_like(X) < self.strong_mask
+            X = torch.where(masked, self.feature_mean_.expand_as(X), X)
         return X
 
     def compute_loss(self, X, y, index):
@@ -288,7 +307,8 @@ class DualEMClassifier(BaseNoisyClassifier):
         paper's basic model), or ``sum_y q(y | x) T[y, y~]`` with ``q`` the auxiliary
         network's estimate of the true label and ``T`` the transition between true and
         given labels estimated from the rows judged corrupted (a reconstruction of the
-        paper's relaxed density). The first E-step is uniform either way.
+        paper's relaxed density); at the first E-step, before any row is judged, ``T``
+        is the off-diagonal part of the main network's confident joint.
     selection : {"sample", "threshold", "topk"}, default="sample"
         How rows are assigned to the clean component each epoch: drawn with probability
         equal to their cleanness (stochastic EM), cleanness at least 0.5, or the
@@ -316,13 +336,15 @@ class DualEMClassifier(BaseNoisyClassifier):
         Weight of the auxiliary network's pseudo-label loss on corrupted rows.
     cleanness_momentum : float in [0, 1), default=0.5
         Weight of the previous epochs' cleanness in each new posterior (0: none).
-    weak_noise : float, default=0.01
-        Standard deviation of the Gaussian noise of the weak view (features assumed
-        standardised).
-    strong_noise : float, default=0.1
-        Standard deviation of the Gaussian noise of the strong view.
+    weak_noise : float, default=0.5
+        Standard deviation of the Gaussian noise of the weak view, on which both
+        networks train, in units of each feature's standard deviation in the training
+        data. It also slows the memorisation of wrong labels; 0 turns it off.
+    strong_noise : float, default=1.0
+        Standard deviation of the Gaussian noise of the strong view (the auxiliary
+        network's pseudo-label training), in the same units.
     strong_mask : float in [0, 1), default=0.15
-        Probability that the strong view sets a feature to 0 (the mean, once standardised).
+        Probability that the strong view replaces a feature by its training mean.
     {common_parameters}
 
     Attributes
@@ -379,8 +401,8 @@ class DualEMClassifier(BaseNoisyClassifier):
         pl_threshold=0.9,
         lambda_u=1.0,
         cleanness_momentum=0.5,
-        weak_noise=0.01,
-        strong_noise=0.1,
+        weak_noise=0.5,
+        strong_noise=1.0,
         strong_mask=0.15,
         module=None,
         module_params=None,
