@@ -25,7 +25,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 # Regenerates every committed result from scratch: the speed table, the benchmark grid
-# (CSV, tables, plots; about 40 minutes on 2 CPU cores), the noise-rate table, the demo,
+# (CSV, tables, plots; 51 minutes on 2 CPU cores in the last run), the noise-rate table, the demo,
 # and README's copies of them.
 BENCH_JOBS ?= 2
 bench: $(VENV)/.installed
