@@ -16,9 +16,14 @@ from skorch import NeuralNet
 from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
 
+from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
+from .selection import augment
 
 __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet"]
+
+# Rows per forward pass when a method scores the whole training set.
+_FULL_PASS_BATCH = 4096
 
 
 class TensorDataset(Dataset):
@@ -143,6 +148,11 @@ class NoisyLabelNet(NeuralNet):
 
     # -- per-sample training state ----------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.X_train_, self.y_train_ = X.X, X.y  # on the training device
+        # For augmentation (selection.augment), which works in units of each feature's
+        # spread.
+        self.feature_mean_ = X.X.mean(dim=0)
+        self.feature_std_ = X.X.std(dim=0, correction=0)
         self.train_labels_ = X.y.cpu().numpy()
         self.sample_weight_ = X.sample_weight
         self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
@@ -170,15 +180,22 @@ class NoisyLabelNet(NeuralNet):
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
-        if not bool(torch.isfinite(self.epoch_logits_).all()):
-            raise FloatingPointError(
-                f"the training loss became non-finite at epoch {len(self.history)}; lower "
-                "lr, scale the features (e.g. StandardScaler) or check the module"
-            )
+        # Methods that train on mixed or augmented rows record other logits than the
+        # ones trained on, so the batches' losses are checked too (skorch has already
+        # read each one to the host).
+        batch_losses = [batch.get("train_loss", 0.0) for batch in self.history[-1]["batches"]]
+        if not (np.all(np.isfinite(batch_losses)) and bool(self.epoch_logits_.isfinite().all())):
+            self.raise_non_finite()
         self.proba_sum_ += self.epoch_logits_.softmax(dim=2).mean(dim=0)
         self.n_recorded_epochs_ += 1
         self.history.record(
             "noise_rate", estimate_noise_rate(self.train_labels_, self.mean_proba())
+        )
+
+    def raise_non_finite(self):
+        raise FloatingPointError(
+            f"the training loss became non-finite at epoch {len(self.history)}; lower "
+            "lr, scale the features (e.g. StandardScaler) or check the module"
         )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
@@ -195,7 +212,8 @@ class NoisyLabelNet(NeuralNet):
         del self.history[self.n_recorded_epochs_:]  # an epoch cut short by Ctrl-C
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
-        del self.train_labels_, self.sample_weight_
+        del self.X_train_, self.y_train_, self.train_labels_, self.sample_weight_
+        del self.feature_mean_, self.feature_std_
         del self.epoch_logits_, self.proba_sum_
 
     def estimate_label_quality(self):
@@ -214,7 +232,30 @@ class NoisyLabelNet(NeuralNet):
         self.label_quality_ = label_quality_scores(self.train_labels_, proba)
         self.noise_rate_ = float(np.median(self.history[:, "noise_rate"]))
 
+    @torch.no_grad()
+    def full_pass(self, module, representation=False):
+        """Logits of every training row, in eval mode and without augmentation, as the
+        per-epoch steps of several methods need; with ``representation``, also each
+        row's penultimate representation (:func:`~sknoisy.modules.forward_with_representation`).
+        """
+        module.eval()
+        outputs = []
+        for start in range(0, len(self.X_train_), _FULL_PASS_BATCH):
+            X = self.X_train_[start : start + _FULL_PASS_BATCH]
+            out = forward_with_representation(module, X) if representation else (module(X),)
+            outputs.append(out)
+        module.train()
+        outputs = tuple(torch.cat(parts) for parts in zip(*outputs, strict=True))
+        if not bool(outputs[0].isfinite().all()):
+            self.raise_non_finite()
+        return outputs
+
     # -- training ---------------------------------------------------------------------
+    def augment(self, X, noise=0.0, mask=0.0):
+        """A random view of a batch: :func:`~sknoisy.selection.augment` with the training
+        data's feature means and standard deviations."""
+        return augment(X, self.feature_mean_, self.feature_std_, noise, mask)
+
     def weighted_mean(self, losses, index, mask=None):
         """Mean of per-sample losses over ``mask`` (all when None), weighted by
         ``sample_weight`` when fit was given one.

@@ -35,7 +35,7 @@ from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, _is_
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .quality import confident_joint, estimate_noise_rate
-from .selection import resolve_epochs
+from .selection import auto_warmup_epochs, resolve_epochs, sharpen
 
 __all__ = ["DualEMClassifier"]
 
@@ -44,18 +44,14 @@ SELECTIONS = ("sample", "threshold", "topk")
 REGULARISERS = ("cores", "entropy", "none")
 # The clean fraction gamma is kept in this range: at 0 or 1 the posterior is constant.
 _GAMMA_RANGE = (0.05, 0.995)
-_E_STEP_BATCH = 4096
 _LOG_FLOOR = math.log(1e-8)
-# warmup_epochs="auto": about this many optimisation steps, at most this share of the run.
-_AUTO_WARMUP_STEPS = 100
-_AUTO_WARMUP_FRACTION = 0.1
 
 
 class DualEMNet(NoisyLabelNet):
     """The main network (``module_``) and the auxiliary network (``module2_``)."""
 
     def __init__(
-        self, *args, noise_rate, corruption, selection, warmup_epochs, warmup_steps, cr,
+        self, *args, noise_rate, corruption, selection, warmup_epochs, cr,
         cr_beta, cr_ramp_epochs,
         temperature, pl_threshold, lambda_u, cleanness_momentum, weak_noise, strong_noise,
         strong_mask, **kwargs,
@@ -65,7 +61,6 @@ class DualEMNet(NoisyLabelNet):
         self.corruption = corruption
         self.selection = selection
         self.warmup_epochs = warmup_epochs
-        self.warmup_steps = warmup_steps
         self.cr = cr
         self.cr_beta = cr_beta
         self.cr_ramp_epochs = cr_ramp_epochs
@@ -80,24 +75,17 @@ class DualEMNet(NoisyLabelNet):
     # -- state -------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
-        self.X_train_, self.y_train_ = X.X, X.y
-        # Augmentation works in units of each feature's spread, so unscaled features
-        # get the same relative perturbation as standardised ones.
-        self.feature_mean_ = X.X.mean(dim=0)
-        self.feature_std_ = X.X.std(dim=0, correction=0)
         counts = torch.bincount(X.y, minlength=int(X.y.max()) + 1).to(torch.float32)
         self.label_prior_ = counts / counts.sum()
         self.gamma_ = None if self.noise_rate == "auto" else 1.0 - float(self.noise_rate)
         self.cleanness_ = None  # w per row, smoothed across epochs
         self.targets_ = None  # (n, K) main M-step targets; None during warm-up
         self.beta_ = 0.0
-        self.warmup_end_ = self.warmup_epochs
-        if self.warmup_steps is not None:
-            # Networks start memorising after a number of optimisation steps more than
-            # of epochs: large data sets take more steps per epoch, so fewer epochs.
-            steps_per_epoch = math.ceil(len(X.y) / self.batch_size)
-            needed = max(1, math.ceil(self.warmup_steps / steps_per_epoch))
-            self.warmup_end_ = min(self.warmup_epochs, needed)
+        self.warmup_end_ = (
+            auto_warmup_epochs(len(X.y), self.batch_size, self.max_epochs)
+            if _is_auto(self.warmup_epochs)
+            else self.warmup_epochs
+        )
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -115,24 +103,10 @@ class DualEMNet(NoisyLabelNet):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X, y, **kwargs)
-        del self.X_train_, self.y_train_, self.targets_, self.selected_
-        del self.feature_mean_, self.feature_std_
+        del self.targets_, self.selected_
         del self.pseudo_labels_, self.pseudo_mask_
 
     # -- E-steps -----------------------------------------------------------------------
-    @torch.no_grad()
-    def full_proba(self, module):
-        """Class probabilities of every training row (eval mode, no augmentation)."""
-        module.eval()
-        proba = torch.cat(
-            [
-                module(self.X_train_[start : start + _E_STEP_BATCH]).softmax(dim=1)
-                for start in range(0, len(self.X_train_), _E_STEP_BATCH)
-            ]
-        )
-        module.train()
-        return proba
-
     @torch.no_grad()
     def e_steps(self):
         """Both E-steps, over the whole training set.
@@ -142,8 +116,8 @@ class DualEMNet(NoisyLabelNet):
         estimate from the main network's current probabilities."""
         y = self.y_train_
         n_classes = self.label_prior_.numel()
-        proba = self.full_proba(self.module_)
-        aux = self.full_proba(self.module2_)
+        proba = self.full_pass(self.module_)[0].softmax(dim=1)
+        aux = self.full_pass(self.module2_)[0].softmax(dim=1)
         if self.gamma_ is None:
             estimate = estimate_noise_rate(self.train_labels_, proba.double().cpu().numpy())
             self.gamma_ = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
@@ -169,8 +143,7 @@ class DualEMNet(NoisyLabelNet):
             self.selected_ = torch.zeros_like(self.cleanness_)
             self.selected_[torch.topk(self.cleanness_, k).indices] = 1.0
         # Auxiliary E-step: refurbished soft labels, and hard pseudo-labels for its M-step.
-        sharpened = aux ** (1.0 / self.temperature)
-        refurbished = sharpened / sharpened.sum(dim=1, keepdim=True)
+        refurbished = sharpen(aux, self.temperature)
         given = F.one_hot(y, n_classes).to(refurbished.dtype)
         self.targets_ = torch.where(self.selected_[:, None] > 0, given, refurbished)
         confidence, self.pseudo_labels_ = aux.max(dim=1)
@@ -216,24 +189,8 @@ class DualEMNet(NoisyLabelNet):
             return -(log_proba.exp() * log_proba).sum(dim=1)
         return torch.zeros(len(log_proba), device=log_proba.device)
 
-    def weak(self, X):
-        """Weak view: Gaussian noise of ``weak_noise`` feature standard deviations."""
-        if not self.weak_noise:
-            return X
-        return X + self.weak_noise * self.feature_std_ * torch.randn_like(X)
-
-    def strong(self, X):
-        """Strong view: Gaussian noise of ``strong_noise`` feature standard deviations,
-        then each feature replaced by its mean with probability ``strong_mask``."""
-        if self.strong_noise:
-            X = X + self.strong_noise * self.feature_std_ * torch.randn_like(X)
-        if self.strong_mask:
-            masked = torch.rand_like(X) < self.strong_mask
-            X = torch.where(masked, self.feature_mean_.expand_as(X), X)
-        return X
-
     def compute_loss(self, X, y, index):
-        X_weak = self.weak(X)
+        X_weak = self.augment(X, self.weak_noise)
         logits_main = self.module_(X_weak)
         self.record_logits(index, logits_main)
         log_main = logits_main.log_softmax(dim=1)
@@ -252,7 +209,8 @@ class DualEMNet(NoisyLabelNet):
         # collapse onto a few confident classes, and the main network follows.
         clean = self.selected_[index]
         shape = (-1,) + (1,) * (X.dim() - 1)
-        X_aux = torch.where(clean.view(shape) > 0, X_weak, self.strong(X))
+        X_strong = self.augment(X, self.strong_noise, self.strong_mask)
+        X_aux = torch.where(clean.view(shape) > 0, X_weak, X_strong)
         logits_aux = self.module2_(X_aux)
         supervised = clean * self.cleanness_[index] * self.criterion_(logits_aux, y)
         pseudo = self.criterion_(logits_aux, self.pseudo_labels_[index])
@@ -467,15 +425,14 @@ class DualEMClassifier(BaseNoisyClassifier):
         _check_number(self.weak_noise, "weak_noise", low=0)
         _check_number(self.strong_noise, "strong_noise", low=0)
         _check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
-        auto = _is_auto(self.warmup_epochs)
-        warmup = _AUTO_WARMUP_FRACTION if auto else self.warmup_epochs
-        warmup_cap = max(1, resolve_epochs(warmup, self.max_epochs, "warmup_epochs"))
+        warmup = self.warmup_epochs
+        if not _is_auto(warmup):
+            warmup = max(1, resolve_epochs(warmup, self.max_epochs, "warmup_epochs"))
         return {
             "noise_rate": self.noise_rate,
             "corruption": self.corruption,
             "selection": self.selection,
-            "warmup_epochs": warmup_cap,
-            "warmup_steps": _AUTO_WARMUP_STEPS if auto else None,
+            "warmup_epochs": warmup,
             "cr": self.cr,
             "cr_beta": self.cr_beta,
             "cr_ramp_epochs": resolve_epochs(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["MLP", "reset_parameters"]
+__all__ = ["MLP", "forward_with_representation", "reset_parameters"]
 
 
 class MLP(nn.Module):
@@ -111,3 +111,48 @@ def reset_parameters(module):
             "reset_parameters method"
         )
     return module
+
+
+def forward_with_representation(module, X):
+    """Logits and penultimate representation of a batch, from one forward pass.
+
+    Methods that work in representation space (e.g. neighbour search) need the input of
+    the output layer. The module provides it by having two callable attributes:
+    ``features`` (input -> representation) and ``classifier`` (representation ->
+    logits), so that ``module(X) == module.classifier(module.features(X))``, as
+    :class:`MLP` does.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    X : torch.Tensor
+
+    Returns
+    -------
+    logits : torch.Tensor of shape (n, n_classes)
+    representation : torch.Tensor of shape (n, d)
+        Flattened per row.
+
+    Raises
+    ------
+    ValueError
+        If the module has no ``features`` and ``classifier``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = MLP(n_features=4, n_classes=3, hidden_layer_sizes=(8,))
+    >>> logits, z = forward_with_representation(net, torch.zeros(5, 4))
+    >>> logits.shape, z.shape
+    (torch.Size([5, 3]), torch.Size([5, 8]))
+    """
+    features = getattr(module, "features", None)
+    classifier = getattr(module, "classifier", None)
+    if not (callable(features) and callable(classifier)):
+        raise ValueError(
+            f"this method needs the network's penultimate representation, but the module "
+            f"{type(module).__name__} has no callable 'features' and 'classifier' "
+            "attributes; give it both, with module(X) == module.classifier(module.features(X))"
+        )
+    representation = features(X)
+    return classifier(representation), representation.flatten(1)

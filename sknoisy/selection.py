@@ -1,4 +1,5 @@
-"""Pieces several methods share: schedules and small-loss selection.
+"""Pieces several methods share: schedules, small-loss selection, the loss mixture model,
+sharpening and mixup.
 
 Every function here is plain array code (NumPy or torch) with no estimator state, so each
 method file can read like its paper's algorithm box.
@@ -6,16 +7,29 @@ method file can read like its paper's algorithm box.
 
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
 
 __all__ = [
     "resolve_epochs",
+    "auto_warmup_epochs",
     "forget_rate_schedule",
     "small_loss_mask",
+    "loss_mixture_clean_posterior",
+    "sharpen",
+    "mixup",
+    "augment",
 ]
+
+# warmup_epochs="auto": about this many optimisation steps, at most this share of the run.
+AUTO_WARMUP_STEPS = 100
+AUTO_WARMUP_FRACTION = 0.1
 
 
 def resolve_epochs(value, max_epochs, name):
@@ -55,6 +69,40 @@ def resolve_epochs(value, max_epochs, name):
             )
         return min(max_epochs, max(1, round(value * max_epochs))) if value > 0 else 0
     raise TypeError(f"{name} must be an int (epochs) or a float (fraction), got {value!r}")
+
+
+def auto_warmup_epochs(n_samples, batch_size, max_epochs):
+    """Warm-up length for ``warmup_epochs="auto"``: about 100 optimisation steps.
+
+    A network starts memorising wrong labels after a number of optimisation steps rather
+    than of epochs: large data sets take more steps per epoch, so fewer epochs. The
+    warm-up is the whole epochs that make about ``AUTO_WARMUP_STEPS`` steps, at least one
+    and at most ``AUTO_WARMUP_FRACTION`` of the run (rounded, at least one).
+
+    Parameters
+    ----------
+    n_samples : int
+        Training rows.
+    batch_size : int
+        Rows per optimisation step.
+    max_epochs : int
+        Length of the run.
+
+    Returns
+    -------
+    epochs : int
+
+    Examples
+    --------
+    >>> auto_warmup_epochs(1257, 128, 50)  # 10 steps an epoch; 10% of the run caps it
+    5
+    >>> auto_warmup_epochs(7000, 128, 50)  # 55 steps an epoch
+    2
+    """
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    needed = max(1, math.ceil(AUTO_WARMUP_STEPS / steps_per_epoch))
+    cap = max(1, resolve_epochs(AUTO_WARMUP_FRACTION, max_epochs, "warmup_epochs"))
+    return min(needed, cap)
 
 
 def forget_rate_schedule(forget_rate, epoch, num_gradual, exponent=1.0):
@@ -115,3 +163,144 @@ def small_loss_mask(losses, forget_rate):
     mask[torch.topk(losses, n_keep, largest=False, sorted=False).indices] = True
     return mask
 
+
+
+def loss_mixture_clean_posterior(losses, *, random_state=0):
+    """Probability that each row is clean, from a two-component mixture of its loss.
+
+    As in DivideMix (Li et al., ICLR 2020): the losses are min-max normalised to [0, 1],
+    a one-dimensional Gaussian mixture of two components is fitted to them
+    (``reg_covar=5e-4``, ``max_iter=10``, ``tol=1e-2``), and each row's posterior of the
+    component with the smaller mean is returned. Rows with small losses are clean.
+
+    Parameters
+    ----------
+    losses : array-like of shape (n_samples,)
+        Per-row losses; must be finite.
+    random_state : int, default=0
+        Seed of the mixture's initialisation.
+
+    Returns
+    -------
+    clean : ndarray of shape (n_samples,)
+        In [0, 1]. All ones when every loss is the same (nothing to separate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> losses = np.r_[np.full(8, 0.1), np.full(4, 3.0)] + np.linspace(0, 0.01, 12)
+    >>> loss_mixture_clean_posterior(losses).round(2).tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    """
+    losses = np.asarray(losses, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(losses)):
+        raise ValueError("losses contain NaN or infinity")
+    low, high = (losses.min(), losses.max()) if losses.size else (0.0, 0.0)
+    if losses.size < 2 or high - low <= 1e-12:
+        return np.ones_like(losses)
+    scaled = ((losses - low) / (high - low))[:, None]
+    gmm = GaussianMixture(
+        n_components=2, reg_covar=5e-4, max_iter=10, tol=1e-2, random_state=random_state
+    )
+    with warnings.catch_warnings():
+        # Ten iterations is the reference setting; not converging within them is normal.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm.fit(scaled)
+    return gmm.predict_proba(scaled)[:, int(np.argmin(gmm.means_.ravel()))]
+
+
+def sharpen(proba, temperature):
+    """``proba ** (1 / temperature)``, renormalised per row (MixMatch's sharpening).
+
+    Parameters
+    ----------
+    proba : torch.Tensor of shape (n, K)
+        Rows of class probabilities.
+    temperature : float
+        Below 1 sharpens, 1 leaves the rows as they are.
+
+    Returns
+    -------
+    sharpened : torch.Tensor of shape (n, K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> [round(p, 3) for p in sharpen(torch.tensor([[0.6, 0.4]]), 0.5)[0].tolist()]
+    [0.692, 0.308]
+    """
+    powered = proba ** (1.0 / temperature)
+    total = powered.sum(dim=1, keepdim=True)
+    # For very small temperatures every power can underflow to 0; the log-space form
+    # cannot, and gives the same result otherwise.
+    stable = (proba.clamp_min(1e-30).log() / temperature).softmax(dim=1)
+    return torch.where(total > 0, powered / total, stable)
+
+
+def mixup(X, targets, alpha):
+    """Mixup of a batch with a shuffled copy of itself (Zhang et al., ICLR 2018).
+
+    One ``lam ~ Beta(alpha, alpha)`` per batch, taken as ``max(lam, 1 - lam)`` so that
+    each mixed row stays closer to its own row (as in DivideMix). Draws from torch's
+    global generator, which the estimators seed from ``random_state`` during fit.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, ...)
+        Inputs.
+    targets : torch.Tensor of shape (n, K)
+        Soft targets.
+    alpha : float
+        Beta parameter, > 0.
+
+    Returns
+    -------
+    X_mixed, targets_mixed : torch.Tensor
+        Same shapes as ``X`` and ``targets``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X, t = torch.eye(4), torch.eye(4)
+    >>> Xm, tm = mixup(X, t, 1.0)
+    >>> torch.allclose(Xm, tm) and torch.allclose(tm.sum(dim=1), torch.ones(4))
+    True
+    """
+    lam = float(torch.distributions.Beta(float(alpha), float(alpha)).sample())
+    lam = max(lam, 1.0 - lam)
+    perm = torch.randperm(X.shape[0], device=X.device)
+    return lam * X + (1 - lam) * X[perm], lam * targets + (1 - lam) * targets[perm]
+
+
+def augment(X, mean, std, noise=0.0, mask=0.0):
+    """A randomly perturbed view of feature vectors, in units of each feature's spread.
+
+    Gaussian noise of ``noise`` standard deviations of each feature, then each feature
+    replaced by its mean with probability ``mask``. Scaling by the spread perturbs
+    unscaled features as much as standardised ones.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, ...)
+    mean, std : torch.Tensor of shape X.shape[1:]
+        Each feature's mean and standard deviation in the training data.
+    noise : float, default=0.0
+    mask : float in [0, 1), default=0.0
+
+    Returns
+    -------
+    view : torch.Tensor, the shape of ``X``
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.zeros(10_000, 2)
+    >>> view = augment(X, torch.zeros(2), torch.tensor([1.0, 10.0]), noise=0.5)
+    >>> view.std(dim=0).round(decimals=1).tolist()
+    [0.5, 5.0]
+    """
+    if noise:
+        X = X + noise * std * torch.randn_like(X)
+    if mask:
+        X = torch.where(torch.rand_like(X) < mask, mean.expand_as(X), X)
+    return X

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -23,3 +23,18 @@ def noisy_digits():
         y_noisy,
         y_test,
     )
+
+
+@pytest.fixture(scope="session")
+def blobs_40():
+    """5 classes of 2 clusters, 40% symmetric noise on the training labels."""
+    X, y = make_classification(
+        n_samples=2000, n_features=20, n_informative=10, n_classes=5, n_clusters_per_class=2,
+        class_sep=2.0, random_state=0,
+    )  # fmt: skip
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    y_noisy = make_label_noise(y_train, "symmetric", 0.4, random_state=0)
+    return X_train, X_test, y_train, y_noisy, y_test
