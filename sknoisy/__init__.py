@@ -9,6 +9,9 @@ CoTeachingClassifier
 DualEMClassifier
     Two interconnected EM cycles: a main network separates clean from corrupted labels,
     an auxiliary network refurbishes the corrupted ones.
+NeighborMixClassifier
+    Synthetic rows mixed with their nearest neighbours in representation space, weighted
+    by a loss mixture model, with gradually corrected soft labels.
 
 Every estimator exposes ``fit``/``predict``/``predict_proba`` and, after fit,
 ``label_quality_`` (per training row, higher = label more likely right),
@@ -19,15 +22,23 @@ Modules
 sknoisy.noise      label-noise simulation (``make_label_noise``)
 sknoisy.quality    label quality scores and label issues from predicted probabilities
 sknoisy.losses     robust per-sample losses as torch modules
-sknoisy.selection  schedules and small-loss selection
-sknoisy.modules    the default MLP
+sknoisy.selection  schedules, small-loss selection, the loss mixture model, mixup,
+                   augmentation of feature vectors
+sknoisy.modules    the default MLP and access to a network's penultimate representation
 """
 
 from .coteaching import CoTeachingClassifier
 from .dualem import DualEMClassifier
+from .neighbormix import NeighborMixClassifier
 from .noise import make_label_noise
 from .robust import RobustLossClassifier
 
-__all__ = ["CoTeachingClassifier", "DualEMClassifier", "RobustLossClassifier", "make_label_noise"]
+__all__ = [
+    "CoTeachingClassifier",
+    "DualEMClassifier",
+    "NeighborMixClassifier",
+    "RobustLossClassifier",
+    "make_label_noise",
+]
 
 __version__ = "0.1.0.dev0"

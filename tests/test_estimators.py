@@ -9,9 +9,20 @@ from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-from sknoisy import CoTeachingClassifier, DualEMClassifier, RobustLossClassifier, make_label_noise
+from sknoisy import (
+    CoTeachingClassifier,
+    DualEMClassifier,
+    NeighborMixClassifier,
+    RobustLossClassifier,
+    make_label_noise,
+)
 
-ESTIMATORS = [RobustLossClassifier, CoTeachingClassifier, DualEMClassifier]
+ESTIMATORS = [
+    RobustLossClassifier,
+    CoTeachingClassifier,
+    DualEMClassifier,
+    NeighborMixClassifier,
+]
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
 
 
@@ -67,13 +78,21 @@ def test_fitted_noise_attributes(Estimator, small):
 
 
 class SmallCNN(torch.nn.Module):
+    """With ``features`` and ``classifier``, as methods in representation space need."""
+
     def __init__(self, n_classes=3, channels=4):
         super().__init__()
         self.conv = torch.nn.Conv2d(1, channels, 3, padding=1)
         self.head = torch.nn.Linear(channels * 8 * 8, n_classes)
 
+    def features(self, X):
+        return torch.relu(self.conv(X)).flatten(1)
+
+    def classifier(self, representation):
+        return self.head(representation)
+
     def forward(self, X):
-        return self.head(torch.relu(self.conv(X)).flatten(1))
+        return self.classifier(self.features(X))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -175,6 +194,12 @@ class _PoisonAfter(torch.nn.Module):
         super().__init__()
         self.linear = torch.nn.Linear(n_in, n_out)
         self.calls = 0
+
+    def features(self, X):
+        return X
+
+    def classifier(self, representation):
+        return self.forward(representation)
 
     def forward(self, X):
         out = self.linear(X)

@@ -1,0 +1,130 @@
+"""NeighborMix: neighbour mixing weighted by the loss mixture model, soft targets."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from sknoisy import NeighborMixClassifier, RobustLossClassifier
+from sknoisy.neighbormix import NeighborMixNet, dataset_neighbors
+
+
+def test_clean_posterior_separates_rows_and_beats_plain_ce(blobs_40):
+    X_train, X_test, y_train, y_noisy, y_test = blobs_40
+    flipped = y_noisy != y_train
+    clf = NeighborMixClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
+    assert roc_auc_score(~flipped, clf.label_quality_) > 0.9
+    ce = RobustLossClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
+    assert clf.score(X_test, y_test) > ce.score(X_test, y_test) + 0.05
+    assert abs(clf.noise_rate_ - 0.4) < 0.1
+    # The soft targets repair more rows than they break.
+    assert (clf.corrected_labels_ == y_train).mean() > (y_noisy == y_train).mean() + 0.2
+
+
+def test_phases_follow_warmup_and_neighbor_start(blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    clf = NeighborMixClassifier(
+        max_epochs=8, warmup_epochs=2, neighbor_start=4, hidden_layer_sizes=(16,),
+        random_state=0,
+    ).fit(X_train, y_noisy)  # fmt: skip
+    assert clf.warmup_epochs_ == 2
+    assert list(clf.history_[:, "phase"]) == ["warmup"] * 2 + ["mixup"] * 3 + ["neighbors"] * 3
+    assert all(0 < f < 1 for f in clf.history_[2:, "clean_fraction"])
+
+
+@pytest.mark.parametrize("scope", ["batch", "dataset"])
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_every_neighbour_search_learns(scope, metric, blobs_40):
+    X_train, X_test, y_train, y_noisy, y_test = blobs_40
+    clf = NeighborMixClassifier(
+        n_neighbors=3, metric=metric, neighbor_scope=scope, max_epochs=15, random_state=0
+    ).fit(X_train, y_noisy)
+    assert clf.score(X_test, y_test) > 0.75
+    assert roc_auc_score(y_noisy == y_train, clf.label_quality_) > 0.85
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_dataset_neighbours_in_blocks_match_a_brute_force_search(metric):
+    torch.manual_seed(0)
+    Z = torch.randn(50, 4)
+    if metric == "cosine":
+        distances = 1 - torch.nn.functional.cosine_similarity(Z[:, None], Z[None], dim=2)
+    else:
+        distances = torch.cdist(Z, Z)
+    distances.fill_diagonal_(float("inf"))
+    expected = distances.topk(3, dim=1, largest=False).indices
+    torch.testing.assert_close(dataset_neighbors(Z, 3, metric, block=7), expected)
+
+
+def _mixing_state(clean):
+    """A stand-in for the net's state: 3 rows in a line, row 0 nearest row 1."""
+    return SimpleNamespace(
+        neighbor_scope="batch", n_neighbors=1, metric="euclidean",
+        representation_=torch.tensor([[0.0], [1.0], [5.0]]),
+        clean_=torch.tensor(clean),
+        soft_targets_=torch.eye(3),
+    )  # fmt: skip
+
+
+def test_a_corrupted_row_is_replaced_by_its_clean_neighbour():
+    X = torch.tensor([[10.0], [20.0], [30.0]])
+    index = torch.arange(3)
+    state = _mixing_state([0.0, 1.0, 1.0])
+    X_mixed, targets = NeighborMixNet.neighbor_mix(state, X, index)
+    # Row 0 (corrupted) becomes row 1, its nearest neighbour; row 1's neighbour is the
+    # corrupted row 0, so row 1 stays itself; two clean rows mix half and half.
+    np.testing.assert_allclose(X_mixed[:2, 0], [20.0, 20.0], atol=1e-6)
+    np.testing.assert_allclose(targets[0], [0.0, 1.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(X_mixed[2, 0], 25.0, atol=1e-6)  # row 2 with row 1
+    # When every member looks corrupted, the row is kept.
+    X_mixed, _ = NeighborMixNet.neighbor_mix(_mixing_state([0.0, 0.0, 0.0]), X, index)
+    np.testing.assert_allclose(X_mixed[:, 0], [10.0, 20.0, 30.0])
+
+
+class _NoRepresentation(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(20, 5)
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+class _WithRepresentation(_NoRepresentation):
+    def features(self, X):
+        return X
+
+    def classifier(self, Z):
+        return self.linear(Z)
+
+
+def test_a_module_must_expose_its_representation(blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    with pytest.raises(ValueError, match="'features' and 'classifier'"):
+        NeighborMixClassifier(module=_NoRepresentation, max_epochs=1).fit(X_train, y_noisy)
+    clf = NeighborMixClassifier(module=_WithRepresentation, max_epochs=4, warmup_epochs=1,
+                                neighbor_start=1, random_state=0).fit(X_train, y_noisy)
+    assert clf.history_[-1, "phase"] == "neighbors"
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_neighbors": 0}, "n_neighbors"),
+        ({"metric": "manhattan"}, "metric must be one of"),
+        ({"neighbor_scope": "all"}, "neighbor_scope must be one of"),
+        ({"loss_target": "given"}, "loss_target must be one of"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"target_update_every": 0}, "target_update_every"),
+        ({"mixup_alpha": 0}, "mixup_alpha"),
+        ({"loss_window": 0}, "loss_window"),
+        ({"neighbor_start": 1.5}, "neighbor_start"),
+        ({"warmup_epochs": -1}, "warmup_epochs"),
+    ],
+)
+def test_bad_parameters_are_named(params, message, blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    with pytest.raises(ValueError, match=message):
+        NeighborMixClassifier(max_epochs=1, **params).fit(X_train, y_noisy)
