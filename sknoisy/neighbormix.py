@@ -91,7 +91,8 @@ class NeighborMixNet(NoisyLabelNet):
 
     def __init__(
         self, *args, n_neighbors, metric, neighbor_scope, warmup_epochs, neighbor_start,
-        momentum, target_update_every, mixup_alpha, loss_window, loss_target, **kwargs,
+        momentum, target_update_every, mixup_alpha, loss_window, loss_target, augment_noise,
+        **kwargs,
     ):  # fmt: skip
         super().__init__(*args, **kwargs)
         self.n_neighbors = n_neighbors
@@ -104,6 +105,7 @@ class NeighborMixNet(NoisyLabelNet):
         self.mixup_alpha = mixup_alpha
         self.loss_window = loss_window
         self.loss_target = loss_target
+        self.augment_noise = augment_noise
 
     # -- state -------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -176,6 +178,7 @@ class NeighborMixNet(NoisyLabelNet):
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
+        X = self.augment(X, self.augment_noise)
         if self.phase_ == "warmup":
             logits = self.module_(X)
             self.record_logits(index, logits)
@@ -197,7 +200,8 @@ class NeighborMixNet(NoisyLabelNet):
         """Each row mixed with its nearest neighbours, weighted by clean posterior."""
         if self.neighbor_scope == "dataset":
             group = torch.cat([index[:, None], self.neighbors_[index]], dim=1)
-            members = self.X_train_[group]  # (B, K + 1, ...)
+            neighbors = self.augment(self.X_train_[group[:, 1:]], self.augment_noise)
+            members = torch.cat([X[:, None], neighbors], dim=1)  # (B, K + 1, ...)
         else:
             k = min(self.n_neighbors, len(index) - 1)
             local = nearest_neighbors(self.representation_[index], k, self.metric)
@@ -270,6 +274,11 @@ class NeighborMixClassifier(BaseNoisyClassifier):
     loss_target : {"corrected", "noisy"}, default="corrected"
         Labels the per-row losses of the mixture model are taken against: the argmax of
         the soft targets (as the authors' code) or the given labels.
+    augment_noise : float, default=0.5
+        Standard deviation of the Gaussian noise added to every training row before it
+        is mixed, in units of each feature's standard deviation in the training data;
+        0 turns it off. It slows the memorisation of wrong labels (``docs/neighbormix.md``
+        has the measurements).
     {common_parameters}
 
     Attributes
@@ -324,6 +333,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         mixup_alpha=1.0,
         loss_window=1,
         loss_target="corrected",
+        augment_noise=0.5,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -348,6 +358,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         self.mixup_alpha = mixup_alpha
         self.loss_window = loss_window
         self.loss_target = loss_target
+        self.augment_noise = augment_noise
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -377,6 +388,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         _check_number(self.target_update_every, "target_update_every", low=1, integer=True)
         _check_number(self.mixup_alpha, "mixup_alpha", low=0, low_open=True)
         _check_number(self.loss_window, "loss_window", low=1, integer=True)
+        _check_number(self.augment_noise, "augment_noise", low=0)
         warmup = self.warmup_epochs
         if not _is_auto(warmup):  # the mixture model needs a trained network
             warmup = max(1, resolve_epochs(warmup, self.max_epochs, "warmup_epochs"))
@@ -393,6 +405,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
             "mixup_alpha": float(self.mixup_alpha),
             "loss_window": int(self.loss_window),
             "loss_target": self.loss_target,
+            "augment_noise": float(self.augment_noise),
         }
 
     def _check_module_output(self, module, X, n_classes):

@@ -120,6 +120,7 @@ def test_a_module_must_expose_its_representation(blobs_40):
         ({"target_update_every": 0}, "target_update_every"),
         ({"mixup_alpha": 0}, "mixup_alpha"),
         ({"loss_window": 0}, "loss_window"),
+        ({"augment_noise": -0.5}, "augment_noise"),
         ({"neighbor_start": 1.5}, "neighbor_start"),
         ({"warmup_epochs": -1}, "warmup_epochs"),
     ],
