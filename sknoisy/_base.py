@@ -23,6 +23,7 @@ from skorch.callbacks import BatchScoring, EpochScoring
 from ._training import NoisyLabelNet, TensorBatchIterator, TensorDataset
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
+from .selection import resolve_epochs
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -139,6 +140,20 @@ def _check_auto_or_rate(value, name):
     if not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be 'auto' or a float, got {value!r}")
     _check_number(value, name, low=0, high=1, high_open=True)
+
+
+def _check_option(value, name, options):
+    """Raise a ValueError naming ``name`` unless ``value`` is one of the strings ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+
+
+def _check_warmup(value, max_epochs):
+    """``warmup_epochs``: ``"auto"`` as it is, else epochs (int) or a fraction of the run
+    (float) as at least one epoch (the methods' per-epoch steps need a trained network)."""
+    if _is_auto(value):
+        return value
+    return max(1, resolve_epochs(value, max_epochs, "warmup_epochs"))
 
 
 def _draw_seeds(random_state, n):

@@ -18,7 +18,7 @@ from skorch.utils import TeeGenerator, to_tensor
 
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
-from .selection import augment
+from .selection import augment, auto_warmup_epochs
 
 __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet"]
 
@@ -231,6 +231,13 @@ class NoisyLabelNet(NeuralNet):
         proba /= proba.sum(axis=1, keepdims=True)
         self.label_quality_ = label_quality_scores(self.train_labels_, proba)
         self.noise_rate_ = float(np.median(self.history[:, "noise_rate"]))
+
+    def warmup_length(self, warmup_epochs, n_samples):
+        """Warm-up epochs: ``"auto"`` (:func:`~sknoisy.selection.auto_warmup_epochs`) or
+        the epochs given."""
+        if isinstance(warmup_epochs, str) and warmup_epochs == "auto":
+            return auto_warmup_epochs(n_samples, self.batch_size, self.max_epochs)
+        return warmup_epochs
 
     @torch.no_grad()
     def full_pass(self, module, representation=False):

@@ -31,11 +31,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, _is_auto, fill_doc
+from ._base import (
+    BaseNoisyClassifier,
+    _check_auto_or_rate,
+    _check_number,
+    _check_option,
+    _check_warmup,
+    fill_doc,
+)
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .quality import confident_joint, estimate_noise_rate
-from .selection import auto_warmup_epochs, resolve_epochs, sharpen
+from .selection import resolve_epochs, sharpen
 
 __all__ = ["DualEMClassifier"]
 
@@ -81,11 +88,7 @@ class DualEMNet(NoisyLabelNet):
         self.cleanness_ = None  # w per row, smoothed across epochs
         self.targets_ = None  # (n, K) main M-step targets; None during warm-up
         self.beta_ = 0.0
-        self.warmup_end_ = (
-            auto_warmup_epochs(len(X.y), self.batch_size, self.max_epochs)
-            if _is_auto(self.warmup_epochs)
-            else self.warmup_epochs
-        )
+        self.warmup_end_ = self.warmup_length(self.warmup_epochs, len(X.y))
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -409,12 +412,9 @@ class DualEMClassifier(BaseNoisyClassifier):
 
     def _net_params(self):
         _check_auto_or_rate(self.noise_rate, "noise_rate")
-        for name, options in (
-            ("corruption", CORRUPTIONS), ("selection", SELECTIONS), ("cr", REGULARISERS)
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, str) or value not in options:
-                raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+        _check_option(self.corruption, "corruption", CORRUPTIONS)
+        _check_option(self.selection, "selection", SELECTIONS)
+        _check_option(self.cr, "cr", REGULARISERS)
         _check_number(self.cr_beta, "cr_beta", low=0)
         _check_number(self.temperature, "temperature", low=0, low_open=True)
         _check_number(self.pl_threshold, "pl_threshold", low=0, high=1)
@@ -425,14 +425,11 @@ class DualEMClassifier(BaseNoisyClassifier):
         _check_number(self.weak_noise, "weak_noise", low=0)
         _check_number(self.strong_noise, "strong_noise", low=0)
         _check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
-        warmup = self.warmup_epochs
-        if not _is_auto(warmup):
-            warmup = max(1, resolve_epochs(warmup, self.max_epochs, "warmup_epochs"))
         return {
             "noise_rate": self.noise_rate,
             "corruption": self.corruption,
             "selection": self.selection,
-            "warmup_epochs": warmup,
+            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
             "cr": self.cr,
             "cr_beta": self.cr_beta,
             "cr_ramp_epochs": resolve_epochs(

@@ -33,11 +33,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_number, _is_auto, fill_doc
+from ._base import (
+    BaseNoisyClassifier,
+    _check_number,
+    _check_option,
+    _check_warmup,
+    fill_doc,
+)
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .modules import forward_with_representation
-from .selection import auto_warmup_epochs, loss_mixture_clean_posterior, mixup, resolve_epochs
+from .selection import loss_mixture_clean_posterior, mixup, resolve_epochs
 
 __all__ = ["NeighborMixClassifier"]
 
@@ -112,11 +118,7 @@ class NeighborMixNet(NoisyLabelNet):
         super().on_train_begin(net, X, y, **kwargs)
         n_classes = int(X.y.max()) + 1
         self.soft_targets_ = F.one_hot(X.y, n_classes).to(torch.float32)
-        self.warmup_end_ = (
-            auto_warmup_epochs(len(X.y), self.batch_size, self.max_epochs)
-            if _is_auto(self.warmup_epochs)
-            else self.warmup_epochs
-        )
+        self.warmup_end_ = self.warmup_length(self.warmup_epochs, len(X.y))
         self.neighbor_start_ = max(self.neighbor_start, self.warmup_end_)
         self.clean_ = None  # clean posterior per row, from the loss mixture model
         self.recent_losses_ = []  # the last loss_window epochs' normalised losses
@@ -377,26 +379,20 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self):
-        for name, options in (
-            ("metric", METRICS), ("neighbor_scope", SCOPES), ("loss_target", LOSS_TARGETS)
-        ):  # fmt: skip
-            value = getattr(self, name)
-            if not isinstance(value, str) or value not in options:
-                raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+        _check_option(self.metric, "metric", METRICS)
+        _check_option(self.neighbor_scope, "neighbor_scope", SCOPES)
+        _check_option(self.loss_target, "loss_target", LOSS_TARGETS)
         _check_number(self.n_neighbors, "n_neighbors", low=1, integer=True)
         _check_number(self.momentum, "momentum", low=0, high=1, high_open=True)
         _check_number(self.target_update_every, "target_update_every", low=1, integer=True)
         _check_number(self.mixup_alpha, "mixup_alpha", low=0, low_open=True)
         _check_number(self.loss_window, "loss_window", low=1, integer=True)
         _check_number(self.augment_noise, "augment_noise", low=0)
-        warmup = self.warmup_epochs
-        if not _is_auto(warmup):  # the mixture model needs a trained network
-            warmup = max(1, resolve_epochs(warmup, self.max_epochs, "warmup_epochs"))
         return {
             "n_neighbors": int(self.n_neighbors),
             "metric": self.metric,
             "neighbor_scope": self.neighbor_scope,
-            "warmup_epochs": warmup,
+            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
             "neighbor_start": resolve_epochs(
                 self.neighbor_start, self.max_epochs, "neighbor_start"
             ),

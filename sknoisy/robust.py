@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import BaseNoisyClassifier, _check_number, fill_doc
+from ._base import BaseNoisyClassifier, _check_number, _check_option, fill_doc
 from .losses import LOSSES, get_loss
 
 __all__ = ["RobustLossClassifier"]
@@ -107,8 +107,7 @@ class RobustLossClassifier(BaseNoisyClassifier):
         self.callbacks = callbacks
 
     def _criterion(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {list(LOSSES)}, got {self.loss!r}")
+        _check_option(self.loss, "loss", LOSSES)
         params = {}
         if self.loss == "gce":
             params["q"] = self.q
