@@ -11,7 +11,8 @@ n_classes=10, random_state=0)``, standardised, float32, with 40% symmetric label
 (``make_label_noise(y, "symmetric", 0.4, random_state=0)``).
 
 Estimators: ``RobustLossClassifier("ce")``, ``CoTeachingClassifier()``,
-``DualEMClassifier()`` and ``NeighborMixClassifier()`` with their default module, batch
+``DualEMClassifier()``, ``NeighborMixClassifier()`` and ``DivideMixClassifier()`` with
+their default module, batch
 size, learning rate and optimizer (read from ``get_params()``), ``max_epochs`` and
 ``device`` from the command line, ``random_state=0``. Their time is
 ``fit`` end to end: input validation, training and label-quality estimation.
@@ -20,7 +21,7 @@ Reference (:func:`reference_fit`): the same default MLP, trained with
 ``torch.optim.Adam`` and ``F.cross_entropy`` for the same number of epochs and batch
 size; each epoch draws a ``torch.randperm`` and takes consecutive slices of it as
 batches. Its time includes moving the data to the device and building the model(s). For
-a two-network estimator (Co-teaching, DualEM) the reference trains two models with two
+a two-network estimator (Co-teaching, DualEM, DivideMix) the reference trains two models with two
 optimizers, interleaved per batch (network 1 steps, then network 2, on the same batch).
 
 Each measurement runs once untimed (warm-up), then ``--repeats`` times, alternating
@@ -31,7 +32,9 @@ table also gives the median times (their quotient is not the ratio), and each fi
 median time divided by plain cross-entropy's. DualEM does more per epoch than its
 two-network reference loop (an E-step pass over the data per network, augmentation), so
 its target is a fit at most 3x that of plain cross-entropy, as its issue asks;
-NeighborMix's (an eval pass and a mixture model per epoch, mixing) at most 2x.
+NeighborMix's (an eval pass and a mixture model per epoch, mixing) at most 2x, and
+DivideMix's (two networks, each with an eval pass and a mixture model per epoch, guesses
+from both networks and mixup on every batch) at most 4x.
 On CUDA the device is synchronised before every clock read.
 
 Running it
@@ -69,6 +72,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sknoisy import (
     CoTeachingClassifier,
+    DivideMixClassifier,
     DualEMClassifier,
     NeighborMixClassifier,
     RobustLossClassifier,
@@ -78,12 +82,13 @@ from sknoisy._base import resolve_device
 from sknoisy.modules import MLP
 
 TARGET_RATIO = 1.25
-# DualEM and NeighborMix do more work per epoch than their reference loop (passes over
+# DualEM, NeighborMix and DivideMix do more work per epoch than their reference loop (passes over
 # the whole data set each epoch, augmentation, mixing), so their targets are relative to
 # plain cross-entropy's fit instead.
 TARGET_VS_CE = {
     "DualEMClassifier()": 3.0,
     "NeighborMixClassifier()": 2.0,
+    "DivideMixClassifier()": 4.0,
 }
 N_FEATURES = 64
 N_CLASSES = 10
@@ -328,6 +333,7 @@ def main(argv=None):
         ("CoTeachingClassifier()", CoTeachingClassifier(**common)),
         ("DualEMClassifier()", DualEMClassifier(**common)),
         ("NeighborMixClassifier()", NeighborMixClassifier(**common)),
+        ("DivideMixClassifier()", DivideMixClassifier(**common)),
     ]
     rows = [measure(name, est, X, y, device, args.repeats) for name, est in estimators]
 

@@ -9,6 +9,9 @@ CoTeachingClassifier
 DualEMClassifier
     Two interconnected EM cycles: a main network separates clean from corrupted labels,
     an auxiliary network refurbishes the corrupted ones.
+DivideMixClassifier
+    Two networks divide the data into clean and noisy parts for each other and learn from
+    both, semi-supervised (co-refined labels, co-guessed targets, mixup).
 NeighborMixClassifier
     Synthetic rows mixed with their nearest neighbours in representation space, weighted
     by a loss mixture model, with gradually corrected soft labels.
@@ -28,6 +31,7 @@ sknoisy.modules    the default MLP and access to a network's penultimate represe
 """
 
 from .coteaching import CoTeachingClassifier
+from .dividemix import DivideMixClassifier
 from .dualem import DualEMClassifier
 from .neighbormix import NeighborMixClassifier
 from .noise import make_label_noise
@@ -35,6 +39,7 @@ from .robust import RobustLossClassifier
 
 __all__ = [
     "CoTeachingClassifier",
+    "DivideMixClassifier",
     "DualEMClassifier",
     "NeighborMixClassifier",
     "RobustLossClassifier",

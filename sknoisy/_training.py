@@ -18,7 +18,7 @@ from skorch.utils import TeeGenerator, to_tensor
 
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
-from .selection import augment, auto_warmup_epochs
+from .selection import AUTO_WARMUP_FRACTION, augment, auto_warmup_epochs
 
 __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet"]
 
@@ -232,11 +232,13 @@ class NoisyLabelNet(NeuralNet):
         self.label_quality_ = label_quality_scores(self.train_labels_, proba)
         self.noise_rate_ = float(np.median(self.history[:, "noise_rate"]))
 
-    def warmup_length(self, warmup_epochs, n_samples):
-        """Warm-up epochs: ``"auto"`` (:func:`~sknoisy.selection.auto_warmup_epochs`) or
-        the epochs given."""
+    def warmup_length(self, warmup_epochs, n_samples, max_fraction=AUTO_WARMUP_FRACTION):
+        """Warm-up epochs: ``"auto"`` (:func:`~sknoisy.selection.auto_warmup_epochs`, at
+        most ``max_fraction`` of the run) or the epochs given."""
         if isinstance(warmup_epochs, str) and warmup_epochs == "auto":
-            return auto_warmup_epochs(n_samples, self.batch_size, self.max_epochs)
+            return auto_warmup_epochs(
+                n_samples, self.batch_size, self.max_epochs, max_fraction
+            )
         return warmup_epochs
 
     @torch.no_grad()

@@ -71,13 +71,13 @@ def resolve_epochs(value, max_epochs, name):
     raise TypeError(f"{name} must be an int (epochs) or a float (fraction), got {value!r}")
 
 
-def auto_warmup_epochs(n_samples, batch_size, max_epochs):
+def auto_warmup_epochs(n_samples, batch_size, max_epochs, max_fraction=AUTO_WARMUP_FRACTION):
     """Warm-up length for ``warmup_epochs="auto"``: about 100 optimisation steps.
 
     A network starts memorising wrong labels after a number of optimisation steps rather
     than of epochs: large data sets take more steps per epoch, so fewer epochs. The
     warm-up is the whole epochs that make about ``AUTO_WARMUP_STEPS`` steps, at least one
-    and at most ``AUTO_WARMUP_FRACTION`` of the run (rounded, at least one).
+    and at most ``max_fraction`` of the run (rounded, at least one).
 
     Parameters
     ----------
@@ -87,6 +87,9 @@ def auto_warmup_epochs(n_samples, batch_size, max_epochs):
         Rows per optimisation step.
     max_epochs : int
         Length of the run.
+    max_fraction : float in (0, 1], default=AUTO_WARMUP_FRACTION (0.1)
+        Longest warm-up, as a fraction of the run. A method whose first per-epoch step
+        cannot recover from an untrained network needs a larger share on small data.
 
     Returns
     -------
@@ -96,12 +99,14 @@ def auto_warmup_epochs(n_samples, batch_size, max_epochs):
     --------
     >>> auto_warmup_epochs(1257, 128, 50)  # 10 steps an epoch; 10% of the run caps it
     5
+    >>> auto_warmup_epochs(1257, 128, 50, max_fraction=0.5)
+    10
     >>> auto_warmup_epochs(7000, 128, 50)  # 55 steps an epoch
     2
     """
     steps_per_epoch = math.ceil(n_samples / batch_size)
     needed = max(1, math.ceil(AUTO_WARMUP_STEPS / steps_per_epoch))
-    cap = max(1, resolve_epochs(AUTO_WARMUP_FRACTION, max_epochs, "warmup_epochs"))
+    cap = max(1, resolve_epochs(max_fraction, max_epochs, "warmup_epochs"))
     return min(needed, cap)
 
 

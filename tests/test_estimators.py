@@ -11,6 +11,7 @@ from skorch.callbacks import Callback
 
 from sknoisy import (
     CoTeachingClassifier,
+    DivideMixClassifier,
     DualEMClassifier,
     NeighborMixClassifier,
     RobustLossClassifier,
@@ -22,6 +23,7 @@ ESTIMATORS = [
     CoTeachingClassifier,
     DualEMClassifier,
     NeighborMixClassifier,
+    DivideMixClassifier,
 ]
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
 

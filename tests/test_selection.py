@@ -43,6 +43,9 @@ def test_auto_warmup_is_about_100_steps_within_a_tenth_of_the_run():
     assert auto_warmup_epochs(7000, 128, 50) == 2  # 55 steps an epoch
     assert auto_warmup_epochs(10**6, 128, 50) == 1  # at least one epoch
     assert auto_warmup_epochs(100, 128, 3) == 1
+    # A larger cap lets small data sets reach the ~100 steps.
+    assert auto_warmup_epochs(1257, 128, 50, max_fraction=0.5) == 10
+    assert auto_warmup_epochs(200, 128, 40, max_fraction=0.5) == 20  # capped at half
 
 
 def test_loss_mixture_finds_the_small_loss_component():

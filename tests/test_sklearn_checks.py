@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknoisy import (
     CoTeachingClassifier,
+    DivideMixClassifier,
     DualEMClassifier,
     NeighborMixClassifier,
     RobustLossClassifier,
@@ -26,6 +27,7 @@ def _expected_failures(estimator):
         CoTeachingClassifier(max_epochs=40, hidden_layer_sizes=(32,), random_state=0),
         DualEMClassifier(max_epochs=40, hidden_layer_sizes=(32,), random_state=0),
         NeighborMixClassifier(max_epochs=40, hidden_layer_sizes=(32,), random_state=0),
+        DivideMixClassifier(max_epochs=40, hidden_layer_sizes=(32,), random_state=0),
     ],
     expected_failed_checks=_expected_failures,
 )

@@ -1,0 +1,340 @@
+"""DivideMix (Li, Socher & Hoi, ICLR 2020): co-divided semi-supervised learning.
+
+Two networks. After a warm-up on the given labels, each epoch begins with each network's
+per-row losses over the whole training set, split by a two-component Gaussian mixture
+into a probably clean (labelled) and a probably noisy (unlabelled) part. Each network is
+then trained on the division made by the *other* network, which keeps a network from
+confirming its own mistakes:
+
+- labelled rows: co-refinement, the given label blended with the network's own
+  prediction by the peer's clean posterior ``w``, then sharpened (temperature ``T``);
+- unlabelled rows: co-guessing, the average of both networks' predictions, sharpened;
+- mixup of the inputs and these targets (``alpha``); cross-entropy on the labelled part,
+  squared error on the unlabelled part weighted by ``lambda_u`` (ramped in), and a
+  penalty that keeps the mean prediction near the uniform prior.
+
+Both networks predict: their logits are summed. Feature vectors have no natural
+augmentation, so each batch is perturbed with Gaussian noise and feature masking
+(``augment_noise``, ``augment_mask``) before it is used.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+import torch.nn.functional as F
+
+from ._base import BaseNoisyClassifier, _check_number, _check_warmup, _is_auto, fill_doc
+from ._training import NoisyLabelNet
+from .losses import get_loss
+from .quality import estimate_noise_rate
+from .selection import loss_mixture_clean_posterior, resolve_epochs, sharpen
+
+__all__ = ["DivideMixClassifier"]
+
+# lambda_u="auto": DivideMix's CIFAR-10 presets by noise level: 0 at 20% symmetric noise,
+# 25 at 50% and 80%, 50 at 90%. Its "r% symmetric" redraws r of the labels over all ten
+# classes, so the fractions actually wrong are 18%, 45%, 72% and 81%. Read as (upper
+# bound of the estimated fraction of wrong labels, lambda_u); the last bound is inclusive.
+_AUTO_LAMBDA_U = ((0.3, 0.0), (0.75, 25.0), (1.0, 50.0))
+
+
+# warmup_epochs="auto" may take up to half the run. The division keeps the rows the
+# networks already fit and sets the rest aside, so divisions made by networks that have
+# learnt little confirm their mistakes, even on clean labels; small data sets with few
+# steps per epoch need more than the usual 10% of the run to reach ~100 steps.
+_AUTO_WARMUP_MAX_FRACTION = 0.5
+
+
+class DivideMixNet(NoisyLabelNet):
+    """Two networks, each trained semi-supervised on the division made by the other."""
+
+    def __init__(
+        self, *args, warmup_epochs, p_threshold, T, alpha, lambda_u, rampup_epochs,
+        prior_penalty, augment_noise, augment_mask, **kwargs,
+    ):  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.warmup_epochs = warmup_epochs
+        self.p_threshold = p_threshold
+        self.T = T
+        self.alpha = alpha
+        self.lambda_u = lambda_u
+        self.rampup_epochs = rampup_epochs
+        self.prior_penalty = prior_penalty
+        self.augment_noise = augment_noise
+        self.augment_mask = augment_mask
+
+    # -- state -------------------------------------------------------------------------
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X, y, **kwargs)
+        self.n_classes_ = int(X.y.max()) + 1
+        self.warmup_end_ = self.warmup_length(
+            self.warmup_epochs, len(X.y), max_fraction=_AUTO_WARMUP_MAX_FRACTION
+        )
+        self.clean_ = None  # (2, n): each network's clean posterior
+        self.lambda_u_ = None if _is_auto(self.lambda_u) else float(self.lambda_u)
+        self.current_lambda_u_ = 0.0
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        epoch = len(self.history) - 1
+        if epoch < self.warmup_end_:
+            return
+        self.clean_, proba = self.co_divide()
+        labelled = (self.clean_ > self.p_threshold).float().mean(dim=1)
+        if self.lambda_u_ is None:
+            # "auto", at the first division: from the confident-learning estimate of the
+            # noise rate. The division itself is no estimate: the loss mixture splits
+            # off a high-loss component even from clean labels.
+            noise = estimate_noise_rate(self.train_labels_, proba.double().cpu().numpy())
+            self.noise_estimate_ = noise
+            self.lambda_u_ = next(value for bound, value in _AUTO_LAMBDA_U if noise <= bound)
+        ramp = min(1.0, (epoch - self.warmup_end_ + 1) / max(self.rampup_epochs, 1))
+        self.current_lambda_u_ = self.lambda_u_ * ramp
+        self.history.record("labelled_fraction", float(labelled.mean()))
+        self.history.record("lambda_u", self.current_lambda_u_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X, y, **kwargs)
+        del self.clean_
+
+    @torch.no_grad()
+    def co_divide(self):
+        """Each network's clean posterior of every row, from the mixture of its losses;
+        and the two networks' mean predicted probabilities."""
+        posteriors, proba = [], 0.0
+        for module in self.networks():
+            logits = self.full_pass(module)[0]
+            losses = F.cross_entropy(logits, self.y_train_, reduction="none")
+            clean = loss_mixture_clean_posterior(losses.double().cpu().numpy())
+            posteriors.append(torch.as_tensor(clean, dtype=torch.float32, device=losses.device))
+            proba = proba + logits.softmax(dim=1) / 2
+        return torch.stack(posteriors), proba
+
+    # -- training ----------------------------------------------------------------------
+    def compute_loss(self, X, y, index):
+        X = self.augment(X, self.augment_noise, self.augment_mask)
+        if self.clean_ is None:  # warm-up: both networks on every given label
+            logits = [module(X) for module in self.networks()]
+            self.record_logits(index, *logits)
+            loss = sum(self.criterion_(out, y) for out in logits)
+            return self.weighted_mean(loss, index), tuple(logits)
+        guesses = [self.eval_forward(module, X) for module in self.networks()]
+        self.record_logits(index, *guesses)
+        proba = [out.softmax(dim=1) for out in guesses]
+        co_guess = sharpen((proba[0] + proba[1]) / 2, self.T)
+        given = F.one_hot(y, self.n_classes_).to(X.dtype)
+        # One mixing coefficient and partner per batch, shared by both networks.
+        lam = float(torch.distributions.Beta(self.alpha, self.alpha).sample())
+        lam = max(lam, 1.0 - lam)
+        perm = torch.randperm(len(X), device=X.device)
+        X_mixed = lam * X + (1 - lam) * X[perm]
+        loss = 0.0
+        for k, module in enumerate(self.networks()):
+            peer_clean = self.clean_[1 - k, index]
+            labelled = (peer_clean > self.p_threshold).to(X.dtype)
+            refined = sharpen(
+                peer_clean[:, None] * given + (1 - peer_clean[:, None]) * proba[k], self.T
+            )
+            targets = torch.where(labelled[:, None] > 0, refined, co_guess)
+            targets_mixed = lam * targets + (1 - lam) * targets[perm]
+            logits = module(X_mixed)
+            log_proba = logits.log_softmax(dim=1)
+            loss_x = -(targets_mixed * log_proba).sum(dim=1)
+            loss_u = ((log_proba.exp() - targets_mixed) ** 2).mean(dim=1)
+            loss = (
+                loss
+                + self.weighted_mean(loss_x, index, labelled)
+                + self.current_lambda_u_ * self.weighted_mean(loss_u, index, 1 - labelled)
+            )
+            if self.prior_penalty:
+                # KL(uniform prior || the batch's mean prediction).
+                mean_proba = log_proba.exp().mean(dim=0).clamp_min(1e-12)
+                loss = loss - mean_proba.log().mean() - math.log(self.n_classes_)
+        return loss, tuple(guesses)
+
+    @torch.no_grad()
+    def eval_forward(self, module, X):
+        """Logits in eval mode (no dropout), for guesses, as the reference's peer
+        network (LiJunnan1992/DivideMix#44)."""
+        module.eval()
+        logits = module(X)
+        module.train()
+        return logits
+
+    # -- results -----------------------------------------------------------------------
+    def estimate_label_quality(self):
+        """``label_quality_``: the two networks' mean clean posterior after training;
+        ``noise_rate_``: the fraction of rows at or below ``p_threshold``."""
+        clean = self.co_divide()[0].mean(dim=0)
+        self.label_quality_ = clean.double().cpu().numpy()
+        self.noise_rate_ = float((self.label_quality_ <= self.p_threshold).mean())
+
+    def proba_from_logits(self, *logits):
+        return (logits[0] + logits[1]).softmax(dim=1)  # both networks, logits summed
+
+
+@fill_doc
+class DivideMixClassifier(BaseNoisyClassifier):
+    """DivideMix: two networks divide the data into clean and noisy parts for each other
+    and learn from both, semi-supervised.
+
+    Li, Socher & Hoi, "DivideMix: Learning with Noisy Labels as Semi-supervised
+    Learning", ICLR 2020. After a warm-up, each epoch fits a two-component Gaussian
+    mixture to each network's per-row losses; rows whose clean posterior exceeds
+    ``p_threshold`` are labelled, the rest unlabelled, and each network trains on the
+    other's division: refined labels on the labelled rows, both networks' sharpened
+    guesses on the unlabelled rows, mixed up. Both networks predict (logits summed). See
+    ``docs/dividemix.md``.
+
+    Parameters
+    ----------
+    warmup_epochs : "auto", int or float, default="auto"
+        Epochs (int) or fraction of ``max_epochs`` (float) in which both networks learn
+        every given label. ``"auto"``: about 100 optimisation steps, at most half of the
+        run, at least one epoch. (The other methods stop at 10% of the run; a division
+        made by networks that have learnt little confirms their mistakes, so on small
+        data, with few steps per epoch, DivideMix warms up longer.)
+    p_threshold : float in (0, 1), default=0.5
+        Clean posterior above which a row is labelled.
+    T : float, default=0.5
+        Sharpening temperature of the refined labels and the guesses.
+    alpha : float, default=4.0
+        Beta parameter of mixup.
+    lambda_u : "auto" or float, default="auto"
+        Weight of the unlabelled (squared error) loss, reached linearly over
+        ``rampup_epochs`` after the warm-up. ``"auto"`` follows DivideMix's presets by
+        noise level: 0 up to 30% of wrong labels, 25 up to 75%, else 50, with the
+        confident-learning estimate (:func:`~sknoisy.quality.estimate_noise_rate`) from
+        both networks' predictions at the end of the warm-up.
+    rampup_epochs : int or float, default=0.1
+        Length of the ramp, in epochs (int) or as a fraction of ``max_epochs`` (float).
+    prior_penalty : bool, default=True
+        Penalise the batch's mean prediction for moving away from the uniform prior.
+    augment_noise : float, default=0.5
+        Standard deviation of the Gaussian noise added to every training batch, in units
+        of each feature's standard deviation in the training data; 0 turns it off.
+    augment_mask : float in [0, 1), default=0.0
+        Probability that a feature of a training row is replaced by its mean.
+    {common_parameters}
+
+    Attributes
+    ----------
+    lambda_u_ : float or None
+        The unlabelled loss weight after the ramp; None when ``lambda_u="auto"`` and
+        training ended before the first division.
+    warmup_epochs_ : int
+        Warm-up length in epochs.
+    {common_attributes}
+
+    See Also
+    --------
+    CoTeachingClassifier : two networks exchanging small-loss samples, without the
+        semi-supervised part.
+
+    Notes
+    -----
+    ``label_quality_`` is the two networks' mean clean posterior of a last division after
+    training, and ``noise_rate_`` the fraction of rows at or below ``p_threshold``.
+    History columns per epoch after the warm-up: ``labelled_fraction`` (mean over the two
+    divisions) and ``lambda_u`` (after the ramp).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknoisy import DivideMixClassifier, make_label_noise
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_noisy = make_label_noise(y, "symmetric", 0.4, random_state=0)
+    >>> clf = DivideMixClassifier(max_epochs=5, random_state=0).fit(X / 16, y_noisy)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    _net_class = DivideMixNet
+    _n_networks = 2
+
+    def __init__(
+        self,
+        *,
+        warmup_epochs="auto",
+        p_threshold=0.5,
+        T=0.5,
+        alpha=4.0,
+        lambda_u="auto",
+        rampup_epochs=0.1,
+        prior_penalty=True,
+        augment_noise=0.5,
+        augment_mask=0.0,
+        module=None,
+        module_params=None,
+        hidden_layer_sizes=(256, 256),
+        dropout=0.0,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.warmup_epochs = warmup_epochs
+        self.p_threshold = p_threshold
+        self.T = T
+        self.alpha = alpha
+        self.lambda_u = lambda_u
+        self.rampup_epochs = rampup_epochs
+        self.prior_penalty = prior_penalty
+        self.augment_noise = augment_noise
+        self.augment_mask = augment_mask
+        self.module = module
+        self.module_params = module_params
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _criterion(self):
+        return get_loss("ce", reduction="none")
+
+    def _net_params(self):
+        _check_number(self.p_threshold, "p_threshold", low=0, high=1, low_open=True,
+                      high_open=True)  # fmt: skip
+        _check_number(self.T, "T", low=0, low_open=True)
+        _check_number(self.alpha, "alpha", low=0, low_open=True)
+        if not _is_auto(self.lambda_u):
+            if not isinstance(self.lambda_u, numbers.Real):
+                raise ValueError(f"lambda_u must be 'auto' or a float, got {self.lambda_u!r}")
+            _check_number(self.lambda_u, "lambda_u", low=0)
+        if not isinstance(self.prior_penalty, (bool, numbers.Integral)):
+            raise TypeError(f"prior_penalty must be a bool, got {self.prior_penalty!r}")
+        _check_number(self.augment_noise, "augment_noise", low=0)
+        _check_number(self.augment_mask, "augment_mask", low=0, high=1, high_open=True)
+        return {
+            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
+            "p_threshold": float(self.p_threshold),
+            "T": float(self.T),
+            "alpha": float(self.alpha),
+            "lambda_u": self.lambda_u,
+            "rampup_epochs": resolve_epochs(
+                self.rampup_epochs, self.max_epochs, "rampup_epochs"
+            ),
+            "prior_penalty": bool(self.prior_penalty),
+            "augment_noise": float(self.augment_noise),
+            "augment_mask": float(self.augment_mask),
+        }
+
+    def _copy_fitted_state(self, net):
+        self.warmup_epochs_ = int(net.warmup_end_)
+        # None when "auto" never chose it: training ended before the first division.
+        self.lambda_u_ = net.lambda_u_
