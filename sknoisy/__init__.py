@@ -12,6 +12,13 @@ DualEMClassifier
 DivideMixClassifier
     Two networks divide the data into clean and noisy parts for each other and learn from
     both, semi-supervised (co-refined labels, co-guessed targets, mixup).
+FilterClassifier
+    Model-agnostic label cleaning for any scikit-learn classifier: out-of-sample
+    probabilities (or a sknoisy detector) score the labels; the issues are pruned or
+    down-weighted and the classifier refitted.
+LossCorrectionClassifier
+    One network whose loss is corrected by the noise transition matrix (forward,
+    backward, or a learned noise-adaptation layer); the matrix given or estimated.
 NeighborMixClassifier
     Synthetic rows mixed with their nearest neighbours in representation space, weighted
     by a loss mixture model, with gradually corrected soft labels.
@@ -30,9 +37,11 @@ sknoisy.selection  schedules, small-loss selection, the loss mixture model, mixu
 sknoisy.modules    the default MLP and access to a network's penultimate representation
 """
 
+from .correction import LossCorrectionClassifier
 from .coteaching import CoTeachingClassifier
 from .dividemix import DivideMixClassifier
 from .dualem import DualEMClassifier
+from .filter import FilterClassifier
 from .neighbormix import NeighborMixClassifier
 from .noise import make_label_noise
 from .robust import RobustLossClassifier
@@ -41,6 +50,8 @@ __all__ = [
     "CoTeachingClassifier",
     "DivideMixClassifier",
     "DualEMClassifier",
+    "FilterClassifier",
+    "LossCorrectionClassifier",
     "NeighborMixClassifier",
     "RobustLossClassifier",
     "make_label_noise",

@@ -222,6 +222,11 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         """Method-specific keyword arguments for ``_net_class``; validates them."""
         return {}
 
+    def _encoded_net_params(self, y_encoded, n_classes):
+        """Method-specific keyword arguments that depend on the encoded labels (class
+        indices ``0 .. n_classes - 1``); validates them."""
+        return {}
+
     def _copy_fitted_state(self, net):
         """Copy method-specific fitted attributes from the trained net."""
 
@@ -260,6 +265,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 f"got 1 class: {classes[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
+        net_params.update(self._encoded_net_params(y_encoded, len(classes)))
         optimizer, optimizer_params = self._resolve_optimizer()
         callbacks = self._check_callbacks()
         device = resolve_device(self.device)

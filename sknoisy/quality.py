@@ -26,6 +26,9 @@ confident_joint
     (given label, confidently predicted class).
 estimate_noise_rate
     Fraction of wrong labels, estimated from the calibrated confident joint.
+estimate_transition_matrix
+    The noise transition matrix ``T[i, j] = P(given j | true i)``, from anchor points
+    or from the confident joint.
 find_label_issues
     Boolean mask of suspicious rows, by expected noise rate or by threshold.
 rank_label_issues
@@ -43,6 +46,7 @@ __all__ = [
     "LABEL_QUALITY_METHODS",
     "confident_joint",
     "estimate_noise_rate",
+    "estimate_transition_matrix",
     "find_label_issues",
     "label_quality_scores",
     "rank_label_issues",
@@ -50,6 +54,8 @@ __all__ = [
 
 #: Names accepted by the ``method`` argument of :func:`label_quality_scores`.
 LABEL_QUALITY_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+#: Names accepted by the ``method`` argument of :func:`estimate_transition_matrix`.
+TRANSITION_METHODS = ("anchor", "confident_joint")
 
 _ROW_SUM_ATOL = 1e-4
 _ENTROPY_FLOOR = 1e-12
@@ -348,6 +354,71 @@ def estimate_noise_rate(labels, pred_probs):
 # --------------------------------------------------------------------------- #
 # Finding and ranking issues
 # --------------------------------------------------------------------------- #
+def estimate_transition_matrix(labels, pred_probs, *, method="anchor", percentile=97.0):
+    """Estimate the noise transition matrix ``T[i, j] = P(given label j | true class i)``.
+
+    The convention of :mod:`sknoisy.noise`: rows are true classes and sum to one.
+
+    - ``"anchor"`` (Patrini et al., CVPR 2017): ``pred_probs`` estimate ``P(given | x)``.
+      For each class ``i`` an anchor point is a row that almost surely belongs to class
+      ``i``; there ``P(given | x)`` is row ``i`` of ``T``. The anchor is the row with the
+      highest ``pred_probs[:, i]`` below that column's ``percentile``-th percentile
+      rather than at its maximum: the very highest values are often outliers of an
+      overconfident model. (When the percentile is the maximum itself, as with ties at
+      the top, a row at the maximum.)
+    - ``"confident_joint"``: the calibrated :func:`confident_joint` counts rows by (given
+      label, confidently predicted class); transposed and normalised per row, it
+      estimates ``P(given | true)``. A class no row is confidently predicted as gets the
+      identity row.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given labels as class indices ``0 .. K-1``.
+    pred_probs : array-like of float, shape (n_samples, K)
+        Predicted probabilities of the *given* labels, e.g. from a model trained on them
+        and stopped before it memorises them, or out of sample.
+    method : {"anchor", "confident_joint"}, default="anchor"
+    percentile : float in [0, 100], default=97.0
+        Only for ``"anchor"``; 100 takes the row of the highest probability itself.
+
+    Returns
+    -------
+    T : ndarray of shape (K, K)
+        Row-stochastic.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.8, 0.2], [0.7, 0.3], [0.1, 0.9], [0.2, 0.8]])
+    >>> estimate_transition_matrix([0, 0, 1, 1], p, percentile=100).tolist()
+    [[0.8, 0.2], [0.1, 0.9]]
+    """
+    p = _check_pred_probs(pred_probs)
+    y = _check_labels(labels, p)
+    if method not in TRANSITION_METHODS:
+        raise ValueError(f"method must be one of {list(TRANSITION_METHODS)}, got {method!r}")
+    k = p.shape[1]
+    if method == "confident_joint":
+        counts = confident_joint(y, p).T
+        totals = counts.sum(axis=1, keepdims=True)
+        T = np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), np.eye(k))
+    else:
+        if not (isinstance(percentile, numbers.Real) and 0 <= percentile <= 100):
+            raise ValueError(f"percentile must be a number in [0, 100], got {percentile!r}")
+        T = np.empty((k, k))
+        for i in range(k):
+            column = p[:, i]
+            cut = np.percentile(column, percentile, method="higher")
+            # The highest value below the percentile; when the percentile is the
+            # maximum itself (ties at the top, or percentile=100), a row at the maximum.
+            candidates = np.flatnonzero(column < cut)
+            if cut >= column.max() or not candidates.size:
+                candidates = np.flatnonzero(column >= cut)
+            T[i] = p[candidates[np.argmax(column[candidates])]]
+    return T / T.sum(axis=1, keepdims=True)
+
+
 def find_label_issues(label_quality, noise_rate=None, *, threshold=None):
     """Flag the rows whose labels look wrong.
 

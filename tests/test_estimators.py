@@ -13,6 +13,7 @@ from sknoisy import (
     CoTeachingClassifier,
     DivideMixClassifier,
     DualEMClassifier,
+    LossCorrectionClassifier,
     NeighborMixClassifier,
     RobustLossClassifier,
     make_label_noise,
@@ -24,6 +25,7 @@ ESTIMATORS = [
     DualEMClassifier,
     NeighborMixClassifier,
     DivideMixClassifier,
+    LossCorrectionClassifier,
 ]
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
 

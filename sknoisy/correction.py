@@ -1,0 +1,343 @@
+"""Loss correction with a noise transition matrix, and the noise-adaptation layer.
+
+Patrini et al., "Making Deep Neural Networks Robust to Label Noise: a Loss Correction
+Approach", CVPR 2017; Goldberger & Ben-Reuven, "Training Deep Neural-Networks Using a
+Noise Adaptation Layer", ICLR 2017.
+
+With ``T[i, j] = P(given j | true i)`` (the convention of :mod:`sknoisy.noise`) and the
+network's clean class probabilities ``p(x)``, the given labels follow ``p(x) @ T``:
+
+- ``"forward"``: cross-entropy of the given label under ``p(x) @ T``;
+- ``"backward"``: the per-class cross-entropies of ``p(x)`` mixed by ``T^{-1}``, an
+  unbiased estimate of the loss on the true labels;
+- ``"adaptation_layer"``: as forward, with ``T`` a learned layer (softmax of a free
+  matrix per row) initialised from the estimate; dropped at inference.
+
+Unless given, ``T`` is estimated at the end of a warm-up on the given labels, from the
+network's predicted probabilities (:func:`~sknoisy.quality.estimate_transition_matrix`:
+anchor points as in the paper, or the confident joint).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._base import (
+    BaseNoisyClassifier,
+    _check_number,
+    _check_option,
+    _check_warmup,
+    fill_doc,
+)
+from ._training import NoisyLabelNet
+from .losses import get_loss
+from .quality import TRANSITION_METHODS, estimate_transition_matrix
+
+__all__ = ["LossCorrectionClassifier"]
+
+CORRECTIONS = ("forward", "backward", "adaptation_layer")
+# Floor of transition entries before taking their logarithm (initialising the layer).
+_LOG_FLOOR = 1e-6
+# Backward correction inverts T; beyond this condition number the inverse amplifies
+# the losses' noise more than it removes the labels' noise.
+_MAX_CONDITION = 1e4
+
+
+class NoiseAdaptationLayer(nn.Module):
+    """A learned row-stochastic ``(K, K)`` matrix: the softmax of a free matrix per row."""
+
+    def __init__(self, n_classes):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_classes, n_classes))
+
+    @torch.no_grad()
+    def initialise(self, transition):
+        self.weight.copy_(transition.clamp_min(_LOG_FLOOR).log())
+
+    def matrix(self):
+        return self.weight.softmax(dim=1)
+
+
+class LossCorrectionNet(NoisyLabelNet):
+    """One network whose loss is corrected by the transition matrix."""
+
+    def __init__(
+        self, *args, correction, transition_matrix, estimator, anchor_percentile,
+        warmup_epochs, augment_noise, n_classes, **kwargs,
+    ):  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.augment_noise = augment_noise
+        self.correction = correction
+        self.transition_matrix = transition_matrix
+        self.estimator = estimator
+        self.anchor_percentile = anchor_percentile
+        self.warmup_epochs = warmup_epochs
+        self.n_classes = n_classes
+
+    def initialize_module(self):
+        super().initialize_module()
+        if self.correction == "adaptation_layer":
+            # Registered the skorch way (a ``*_`` module set here): it moves with
+            # ``device``, and its weight joins the optimizer.
+            self.noise_layer_ = NoiseAdaptationLayer(self.n_classes).to(self.device)
+        return self
+
+    # -- state -------------------------------------------------------------------------
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X, y, **kwargs)
+        given = self.transition_matrix is not None
+        # A given matrix needs no warm-up: correction starts at the first epoch.
+        self.warmup_end_ = (
+            0 if given else self.warmup_length(self.warmup_epochs, len(X.y), max_fraction=0.5)
+        )
+        self.transition_ = None
+        if given:
+            self.set_transition(torch.as_tensor(self.transition_matrix, dtype=torch.float32))
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        if len(self.history) - 1 == self.warmup_end_ and self.transition_ is None:
+            proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
+            T = estimate_transition_matrix(
+                self.train_labels_, proba, method=self.estimator,
+                percentile=self.anchor_percentile,
+            )  # fmt: skip
+            self.set_transition(torch.as_tensor(T, dtype=torch.float32))
+        self.history.record("phase", "warmup" if self.transition_ is None else "corrected")
+
+    def set_transition(self, T):
+        """Use ``T`` from now on: as it is, inverted (backward) or as the layer's start."""
+        self.transition_ = T.to(self.device)
+        if self.correction == "backward":
+            condition = float(np.linalg.cond(T.double().cpu().numpy()))
+            if condition > _MAX_CONDITION:
+                raise ValueError(
+                    f"correction='backward' cannot invert the estimated transition matrix "
+                    f"(condition number {condition:.3g}); use correction='forward' or give "
+                    "transition_matrix"
+                )
+            self.inverse_ = torch.linalg.inv(self.transition_.double()).float()
+        if self.correction == "adaptation_layer":
+            self.noise_layer_.initialise(self.transition_)
+
+    def corrected_transition(self):
+        """The matrix the loss uses: learned for the adaptation layer, else ``T``."""
+        if self.correction == "adaptation_layer":
+            return self.noise_layer_.matrix()
+        return self.transition_
+
+    # -- training ----------------------------------------------------------------------
+    def compute_loss(self, X, y, index):
+        logits = self.module_(self.augment(X, self.augment_noise))
+        self.record_logits(index, logits)
+        if self.transition_ is None:  # warm-up
+            return self.weighted_mean(self.criterion_(logits, y), index), (logits,)
+        log_proba = logits.log_softmax(dim=1)
+        if self.correction == "backward":
+            # l(y) = sum_j T^{-1}[y, j] * (-log p_j(x))
+            losses = -(self.inverse_[y] * log_proba).sum(dim=1)
+        else:
+            # -log P(given y | x) = -log sum_i p_i(x) T[i, y]
+            log_T = self.corrected_transition().clamp_min(1e-30).log()
+            losses = -torch.logsumexp(log_proba + log_T[:, y].T, dim=1)
+        return self.weighted_mean(losses, index), (logits,)
+
+    # -- results -----------------------------------------------------------------------
+    @torch.no_grad()
+    def estimate_label_quality(self):
+        """``label_quality_``: each row's posterior probability that its given label is
+        its true class, ``p_y T[y, y] / sum_i p_i T[i, y]``; ``noise_rate_``: the
+        fraction of rows below 0.5. Before any correction (training ended in the
+        warm-up), the shared estimate."""
+        if self.transition_ is None:
+            super().estimate_label_quality()
+            self.transition_matrix_ = None
+            return
+        T = self.corrected_transition().detach()
+        proba = self.full_pass(self.module_)[0].softmax(dim=1)
+        y = self.y_train_
+        noisy = (proba @ T).gather(1, y[:, None]).squeeze(1)
+        clean = proba.gather(1, y[:, None]).squeeze(1) * T[y, y]
+        posterior = (clean / noisy.clamp_min(1e-30)).clamp(0.0, 1.0)
+        self.label_quality_ = posterior.double().cpu().numpy()
+        self.noise_rate_ = float((self.label_quality_ < 0.5).mean())
+        self.transition_matrix_ = T.double().cpu().numpy()
+
+
+@fill_doc
+class LossCorrectionClassifier(BaseNoisyClassifier):
+    """A network trained with a loss corrected by the noise transition matrix.
+
+    Patrini et al., "Making Deep Neural Networks Robust to Label Noise: a Loss
+    Correction Approach", CVPR 2017 (forward and backward correction); Goldberger &
+    Ben-Reuven, "Training Deep Neural-Networks Using a Noise Adaptation Layer", ICLR 2017
+    (the adaptation layer). With ``T[i, j]`` the probability that a row of true class
+    ``i`` carries the label ``j``, the network's clean probabilities ``p(x)`` are
+    trained so that ``p(x) @ T`` fits the given labels. ``T`` is given, or estimated at
+    the end of a warm-up on the given labels. See ``docs/loss_correction.md``.
+
+    Parameters
+    ----------
+    correction : {"forward", "backward", "adaptation_layer"}, default="forward"
+        ``"forward"``: cross-entropy of the given label under ``p(x) @ T``.
+        ``"backward"``: per-class cross-entropies mixed by ``T``'s inverse (needs an
+        invertible, well-conditioned ``T``). ``"adaptation_layer"``: as forward, with
+        ``T`` a layer learned jointly with the network, initialised from the estimate
+        and dropped at inference.
+    transition_matrix : "anchor", "confident_joint" or array-like of shape \
+(n_classes, n_classes), default="anchor"
+        The matrix, rows and columns in the order of ``classes_`` (the sorted labels),
+        rows summing to one; or how to estimate it from the network's predictions at
+        the end of the warm-up: anchor points (the paper) or the confident joint (see
+        :func:`~sknoisy.quality.estimate_transition_matrix`).
+    anchor_percentile : float in [0, 100], default=97.0
+        Anchor points are the rows with the highest predicted probability of each class
+        below this percentile (the paper's 97th).
+    warmup_epochs : "auto", int or float, default="auto"
+        Epochs (int) or fraction of ``max_epochs`` (float) of plain cross-entropy before
+        ``T`` is estimated. ``"auto"``: about 100 optimisation steps, at most half of the
+        run, at least one epoch (an estimate from a network that has learnt little is
+        close to uniform, and correcting by it removes the signal). Ignored when ``T``
+        is given: correction starts at once.
+    augment_noise : float, default=0.5
+        Standard deviation of the Gaussian noise added to every training batch, in units
+        of each feature's standard deviation in the training data; 0 turns it off.
+    {common_parameters}
+
+    Attributes
+    ----------
+    transition_matrix_ : ndarray of shape (n_classes, n_classes) or None
+        The matrix the loss used (for ``"adaptation_layer"``, the learned one at the end);
+        rows are true classes, columns given labels, in the order of ``classes_``. None
+        when training ended within the warm-up.
+    warmup_epochs_ : int
+        Warm-up length in epochs (0 when ``T`` was given).
+    {common_attributes}
+
+    See Also
+    --------
+    sknoisy.quality.estimate_transition_matrix : the estimate, for any model's
+        probabilities.
+    sknoisy.noise.transition_matrix : the realised matrix of simulated noise.
+
+    Notes
+    -----
+    ``label_quality_`` is each row's posterior probability that its given label is its
+    true class under the fitted model, ``p_y(x) T[y, y] / sum_i p_i(x) T[i, y]``, and
+    ``noise_rate_`` the fraction of rows where it is below 0.5. History column ``phase``:
+    ``"warmup"`` or ``"corrected"``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknoisy import LossCorrectionClassifier, make_label_noise
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_noisy = make_label_noise(y, "pairflip", 0.3, random_state=0)
+    >>> clf = LossCorrectionClassifier(max_epochs=5, random_state=0).fit(X / 16, y_noisy)
+    >>> clf.transition_matrix_.shape
+    (10, 10)
+    """
+
+    _net_class = LossCorrectionNet
+
+    def __init__(
+        self,
+        correction="forward",
+        *,
+        transition_matrix="anchor",
+        anchor_percentile=97.0,
+        warmup_epochs="auto",
+        augment_noise=0.5,
+        module=None,
+        module_params=None,
+        hidden_layer_sizes=(256, 256),
+        dropout=0.0,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.correction = correction
+        self.transition_matrix = transition_matrix
+        self.anchor_percentile = anchor_percentile
+        self.warmup_epochs = warmup_epochs
+        self.augment_noise = augment_noise
+        self.module = module
+        self.module_params = module_params
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _criterion(self):
+        return get_loss("ce", reduction="none")
+
+    def _net_params(self):
+        _check_option(self.correction, "correction", CORRECTIONS)
+        _check_number(self.anchor_percentile, "anchor_percentile", low=0, high=100)
+        _check_number(self.augment_noise, "augment_noise", low=0)
+        estimator = self.transition_matrix
+        if isinstance(estimator, str):
+            _check_option(estimator, "transition_matrix", TRANSITION_METHODS)
+        return {
+            "correction": self.correction,
+            "estimator": estimator if isinstance(estimator, str) else None,
+            "anchor_percentile": float(self.anchor_percentile),
+            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
+            "augment_noise": float(self.augment_noise),
+        }
+
+    def _encoded_net_params(self, y_encoded, n_classes):
+        """The given matrix, checked against the classes in ``y``."""
+        T = self.transition_matrix
+        if isinstance(T, str):
+            return {"transition_matrix": None, "n_classes": n_classes}
+        try:
+            T = np.asarray(T, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"transition_matrix must be 'anchor', 'confident_joint' or a "
+                f"({n_classes}, {n_classes}) array of numbers, got {self.transition_matrix!r}"
+            ) from error
+        if T.shape != (n_classes, n_classes):
+            raise ValueError(
+                f"transition_matrix must have shape ({n_classes}, {n_classes}), one row and "
+                f"column per class in classes_; got shape {T.shape}"
+            )
+        if not np.all(np.isfinite(T)) or np.any(T < 0):
+            raise ValueError("transition_matrix must have finite, non-negative entries")
+        if not np.allclose(T.sum(axis=1), 1.0, atol=1e-6):
+            raise ValueError(
+                "transition_matrix rows (true classes) must sum to 1, got sums "
+                f"{np.round(T.sum(axis=1), 6).tolist()}"
+            )
+        unreachable = np.flatnonzero(T[:, np.unique(y_encoded)].sum(axis=0) == 0)
+        if unreachable.size:
+            raise ValueError(
+                f"transition_matrix gives probability 0 to labels that occur in y (columns "
+                f"{unreachable.tolist()})"
+            )
+        if self.correction == "backward" and np.linalg.cond(T) > _MAX_CONDITION:
+            raise ValueError(
+                "correction='backward' needs an invertible transition_matrix; this one is "
+                "singular or nearly so. Use correction='forward'."
+            )
+        return {"transition_matrix": T, "n_classes": n_classes}
+
+    def _copy_fitted_state(self, net):
+        self.warmup_epochs_ = int(net.warmup_end_)
+        self.transition_matrix_ = net.transition_matrix_
