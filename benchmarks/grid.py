@@ -13,6 +13,12 @@ CLEAN = "none"  # the noise name of the oracle's cells: it trains on the true la
 DEFAULT_DATASETS = ("digits", "synthetic", "highdim")
 OPTIONAL_DATASETS = ("letter", "covertype")
 DEFAULT_SEEDS = (0, 1, 2)
-BASELINES = ("oracle", "LogisticRegression", "HistGradientBoostingClassifier", "cleanlab")
+BASELINES = (
+    "oracle",
+    "LogisticRegression",
+    "HistGradientBoostingClassifier",
+    "cleanlab",
+    "cleanlab_hgb",
+)
 # A cell is identified by these CSV columns.
 KEY = ("dataset", "noise", "seed", "method", "max_epochs")

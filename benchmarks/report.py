@@ -39,7 +39,9 @@ NUMERIC = [*METRICS, "noise_rate_true", "noise_rate_est", "seed"]
 LEGEND = (
     "`RobustLossClassifier` is plain cross-entropy; `oracle` is the same network trained "
     "on the true labels (it does not depend on the noise, so one value per seed fills "
-    "every column); `cleanlab` is `CleanLearning` around that network. Best non-oracle "
+    "every column); `cleanlab` is `CleanLearning` around that network, `cleanlab_hgb` "
+    "around `HistGradientBoostingClassifier` (beside `FilterClassifier`, which wraps the "
+    "same model by default). Best non-oracle "
     "mean per column in bold; a cell with fewer seeds than the others says how many "
     "(n=...)."
 )

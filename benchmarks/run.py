@@ -48,6 +48,8 @@ change here), built with its default parameters and ``random_state=seed``; the
   probabilities, prune, refit; issue search in one process) wrapping
   ``RobustLossClassifier()``, the same default network; its label quality and issues
   are those of ``get_label_issues()``.
+- ``cleanlab_hgb``: the same around ``HistGradientBoostingClassifier`` (defaults), beside
+  ``FilterClassifier`` (whose default estimator it is).
 
 The default grid runs every sknoisy estimator, each robust loss
 (``RobustLossClassifier:loss=gce`` ...; ``RobustLossClassifier`` itself is plain
@@ -258,7 +260,7 @@ class Method:
 
         if self.base == "LogisticRegression":
             estimator = LogisticRegression(max_iter=1000)
-        elif self.base == "HistGradientBoostingClassifier":
+        elif self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb"):
             estimator = HistGradientBoostingClassifier(random_state=seed)
         elif self.base in ("oracle", "cleanlab"):
             estimator = sknoisy_estimators()["RobustLossClassifier"](random_state=seed)
@@ -267,7 +269,7 @@ class Method:
         if max_epochs is not None and "max_epochs" in estimator.get_params():
             estimator.set_params(max_epochs=max_epochs)
         estimator.set_params(**dict(self.params))
-        if self.base == "cleanlab":
+        if self.base in ("cleanlab", "cleanlab_hgb"):
             from cleanlab.classification import CleanLearning
 
             # n_jobs=1: cleanlab's process pool relies on globals inherited by fork and
@@ -333,7 +335,7 @@ def run_cell(cell, threads):
         estimator.fit(X_train, labels)
         row["fit_s"] = time.perf_counter() - start
         row["accuracy"] = float(np.mean(estimator.predict(X_test) == y_test))
-        if method.base == "cleanlab":
+        if method.base in ("cleanlab", "cleanlab_hgb"):
             issues = estimator.get_label_issues()
             row.update(label_metrics(wrong, issues["label_quality"], issues["is_label_issue"]))
         elif method.base != "oracle":
