@@ -25,8 +25,10 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 # Regenerates every committed result from scratch: the speed table, the benchmark grid
-# (CSV, tables, plots; 51 minutes on 2 CPU cores in the last full run, plus about 10 for
-# DivideMix's cells since), the noise-rate table, the demo, and README's copies of them.
+# (CSV, tables, plots; 51 minutes on 2 CPU cores in the last full run; the cells added
+# since, DivideMix, LossCorrection, MentorNet, FilterClassifier and cleanlab_hgb, took
+# about 50 more, so expect about two hours), the noise-rate table, the demo, and README's
+# copies of them.
 BENCH_JOBS ?= 2
 bench: $(VENV)/.installed
 	$(PY) benchmarks/speed.py

@@ -19,6 +19,9 @@ FilterClassifier
 LossCorrectionClassifier
     One network whose loss is corrected by the noise transition matrix (forward,
     backward, or a learned noise-adaptation layer); the matrix given or estimated.
+MentorNetClassifier
+    A student network whose samples are weighted by a mentor (MentorNet's predefined,
+    self-paced curriculum).
 NeighborMixClassifier
     Synthetic rows mixed with their nearest neighbours in representation space, weighted
     by a loss mixture model, with gradually corrected soft labels.
@@ -42,6 +45,7 @@ from .coteaching import CoTeachingClassifier
 from .dividemix import DivideMixClassifier
 from .dualem import DualEMClassifier
 from .filter import FilterClassifier
+from .mentornet import MentorNetClassifier
 from .neighbormix import NeighborMixClassifier
 from .noise import make_label_noise
 from .robust import RobustLossClassifier
@@ -52,6 +56,7 @@ __all__ = [
     "DualEMClassifier",
     "FilterClassifier",
     "LossCorrectionClassifier",
+    "MentorNetClassifier",
     "NeighborMixClassifier",
     "RobustLossClassifier",
     "make_label_noise",

@@ -148,12 +148,12 @@ def _check_option(value, name, options):
         raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
 
 
-def _check_warmup(value, max_epochs):
-    """``warmup_epochs``: ``"auto"`` as it is, else epochs (int) or a fraction of the run
+def _check_warmup(value, max_epochs, name="warmup_epochs"):
+    """A warm-up length: ``"auto"`` as it is, else epochs (int) or a fraction of the run
     (float) as at least one epoch (the methods' per-epoch steps need a trained network)."""
     if _is_auto(value):
         return value
-    return max(1, resolve_epochs(value, max_epochs, "warmup_epochs"))
+    return max(1, resolve_epochs(value, max_epochs, name))
 
 
 def _draw_seeds(random_state, n):

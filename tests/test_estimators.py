@@ -14,6 +14,7 @@ from sknoisy import (
     DivideMixClassifier,
     DualEMClassifier,
     LossCorrectionClassifier,
+    MentorNetClassifier,
     NeighborMixClassifier,
     RobustLossClassifier,
     make_label_noise,
@@ -26,6 +27,7 @@ ESTIMATORS = [
     NeighborMixClassifier,
     DivideMixClassifier,
     LossCorrectionClassifier,
+    MentorNetClassifier,
 ]
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
 

@@ -9,6 +9,7 @@ from sknoisy import (
     DualEMClassifier,
     FilterClassifier,
     LossCorrectionClassifier,
+    MentorNetClassifier,
     NeighborMixClassifier,
     RobustLossClassifier,
 )
@@ -37,6 +38,7 @@ def _expected_failures(estimator):
         LossCorrectionClassifier(
             "adaptation_layer", max_epochs=20, hidden_layer_sizes=(32,), random_state=0
         ),
+        MentorNetClassifier(max_epochs=20, hidden_layer_sizes=(32,), random_state=0),
         FilterClassifier(LogisticRegression(), random_state=0),
     ],
     expected_failed_checks=_expected_failures,
