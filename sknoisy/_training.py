@@ -123,6 +123,13 @@ class NoisyLabelNet(NeuralNet):
     Inference returns class probabilities (``predict_nonlinearity`` is not applied).
     """
 
+    #: Longest automatic warm-up, as a share of the run (:meth:`warmup_length`). Methods
+    #: whose first step after the warm-up reads the network's fit of the data (a loss
+    #: division, a noise-rate or transition estimate) take up to half the run: on small
+    #: data, with few steps per epoch, a network that has learnt little makes every label
+    #: look wrong, even clean ones, and sklearn's check_classifiers_train fails at 10%.
+    auto_warmup_max_fraction = AUTO_WARMUP_FRACTION
+
     def __init__(self, module, *args, module2=None, **kwargs):
         # Set before NeuralNet.__init__ so that skorch treats it as a parameter, not as
         # a component created outside ``initialize_module``.
@@ -232,12 +239,12 @@ class NoisyLabelNet(NeuralNet):
         self.label_quality_ = label_quality_scores(self.train_labels_, proba)
         self.noise_rate_ = float(np.median(self.history[:, "noise_rate"]))
 
-    def warmup_length(self, warmup_epochs, n_samples, max_fraction=AUTO_WARMUP_FRACTION):
+    def warmup_length(self, warmup_epochs, n_samples):
         """Warm-up epochs: ``"auto"`` (:func:`~sknoisy.selection.auto_warmup_epochs`, at
-        most ``max_fraction`` of the run) or the epochs given."""
+        most ``auto_warmup_max_fraction`` of the run) or the epochs given."""
         if isinstance(warmup_epochs, str) and warmup_epochs == "auto":
             return auto_warmup_epochs(
-                n_samples, self.batch_size, self.max_epochs, max_fraction
+                n_samples, self.batch_size, self.max_epochs, self.auto_warmup_max_fraction
             )
         return warmup_epochs
 

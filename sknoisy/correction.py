@@ -63,6 +63,9 @@ class NoiseAdaptationLayer(nn.Module):
 class LossCorrectionNet(NoisyLabelNet):
     """One network whose loss is corrected by the transition matrix."""
 
+    # T is estimated from the network's predictions at the warm-up's end.
+    auto_warmup_max_fraction = 0.5
+
     def __init__(
         self, *args, correction, transition_matrix, estimator, anchor_percentile,
         warmup_epochs, augment_noise, n_classes, **kwargs,
@@ -89,9 +92,7 @@ class LossCorrectionNet(NoisyLabelNet):
         super().on_train_begin(net, X, y, **kwargs)
         given = self.transition_matrix is not None
         # A given matrix needs no warm-up: correction starts at the first epoch.
-        self.warmup_end_ = (
-            0 if given else self.warmup_length(self.warmup_epochs, len(X.y), max_fraction=0.5)
-        )
+        self.warmup_end_ = 0 if given else self.warmup_length(self.warmup_epochs, len(X.y))
         self.transition_ = None
         if given:
             self.set_transition(torch.as_tensor(self.transition_matrix, dtype=torch.float32))

@@ -41,15 +41,11 @@ __all__ = ["DivideMixClassifier"]
 _AUTO_LAMBDA_U = ((0.3, 0.0), (0.75, 25.0), (1.0, 50.0))
 
 
-# warmup_epochs="auto" may take up to half the run. The division keeps the rows the
-# networks already fit and sets the rest aside, so divisions made by networks that have
-# learnt little confirm their mistakes, even on clean labels; small data sets with few
-# steps per epoch need more than the usual 10% of the run to reach ~100 steps.
-_AUTO_WARMUP_MAX_FRACTION = 0.5
-
-
 class DivideMixNet(NoisyLabelNet):
     """Two networks, each trained semi-supervised on the division made by the other."""
+
+    # The division keeps the rows the networks already fit and sets the rest aside.
+    auto_warmup_max_fraction = 0.5
 
     def __init__(
         self, *args, warmup_epochs, p_threshold, T, alpha, lambda_u, rampup_epochs,
@@ -70,9 +66,7 @@ class DivideMixNet(NoisyLabelNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         self.n_classes_ = int(X.y.max()) + 1
-        self.warmup_end_ = self.warmup_length(
-            self.warmup_epochs, len(X.y), max_fraction=_AUTO_WARMUP_MAX_FRACTION
-        )
+        self.warmup_end_ = self.warmup_length(self.warmup_epochs, len(X.y))
         self.clean_ = None  # (2, n): each network's clean posterior
         self.lambda_u_ = None if _is_auto(self.lambda_u) else float(self.lambda_u)
         self.current_lambda_u_ = 0.0

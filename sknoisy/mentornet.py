@@ -32,6 +32,9 @@ _AUTO_PERCENTILE_RANGE = (10.0, 100.0)
 class MentorNetNet(NoisyLabelNet):
     """One student network whose per-sample losses are weighted by the mentor."""
 
+    # percentile="auto" reads the noise rate at the burn-in's end.
+    auto_warmup_max_fraction = 0.5
+
     def __init__(self, *args, percentile, burn_in_epochs, loss_decay, **kwargs):
         super().__init__(*args, **kwargs)
         self.percentile = percentile
@@ -40,9 +43,7 @@ class MentorNetNet(NoisyLabelNet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
-        # Up to half the run on small data: "auto" reads the noise rate at the burn-in's
-        # end, and a network that has learnt little makes every label look wrong.
-        self.burn_in_end_ = self.warmup_length(self.burn_in_epochs, len(X.y), max_fraction=0.5)
+        self.burn_in_end_ = self.warmup_length(self.burn_in_epochs, len(X.y))
         self.percentile_ = None if _is_auto(self.percentile) else float(self.percentile)
         self.threshold_ = None  # lambda: moving average of the batch loss percentile
         self.weight_sum_ = torch.zeros(len(X.y), device=X.y.device)
