@@ -9,6 +9,8 @@ one kind of noise, then measures
 - ``issue_precision`` / ``issue_recall`` / ``issue_f1``: of the method's label-issue mask
   against the flipped rows;
 - ``noise_rate_est``: the method's estimate of the noise rate, where it has one;
+- ``transition_error``: for a method with a ``transition_matrix_``, its largest
+  absolute error per entry against the realised matrix of the cell's noise;
 - ``fit_s``: wall seconds of ``fit``.
 
 Rows are appended to ``OUTPUT/bench.csv`` as cells finish; ``benchmarks/report.py``
@@ -114,7 +116,8 @@ QUICK = {"datasets": ("digits",), "seeds": (0,), "noise": ("sym20", "sym60"), "m
 FIELDS = (
     "dataset", "noise", "seed", "method", "max_epochs", "status", "accuracy",
     "quality_auroc", "issue_precision", "issue_recall", "issue_f1", "noise_rate_true",
-    "noise_rate_est", "n_train", "fit_s", "threads", "finished", "error",
+    "noise_rate_est", "transition_error", "n_train", "fit_s", "threads", "finished",
+    "error",
 )  # fmt: skip
 
 
@@ -285,7 +288,8 @@ class Method:
 
 def _nan_metrics():
     return dict.fromkeys(
-        ("quality_auroc", "issue_precision", "issue_recall", "issue_f1", "noise_rate_est"),
+        ("quality_auroc", "issue_precision", "issue_recall", "issue_f1", "noise_rate_est",
+         "transition_error"),
         math.nan,
     )
 
@@ -320,6 +324,8 @@ def _warm_up(threads):
 
 def run_cell(cell, threads):
     """Fit and score one cell; never raises an Exception (a failure becomes a row)."""
+    from sknoisy.noise import transition_matrix
+
     dataset, noise, seed, name, max_epochs = cell
     row = dict(zip(KEY, cell, strict=True), threads=threads, **_nan_metrics())
     row.update(accuracy=math.nan, noise_rate_true=math.nan, n_train=0, fit_s=math.nan)
@@ -347,6 +353,10 @@ def run_cell(cell, threads):
                     getattr(estimator, "noise_rate_", math.nan),
                 )
             )
+            if getattr(estimator, "transition_matrix_", None) is not None:
+                true = transition_matrix(y_train, y_noisy, classes=estimator.classes_)
+                error = np.abs(estimator.transition_matrix_ - true).max()
+                row["transition_error"] = float(error)
         row.update(status="ok", error="")
     except Exception as exc:
         row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:500])
@@ -376,6 +386,14 @@ def cell_key(row):
     return (row["dataset"], row["noise"], int(row["seed"]), row["method"], max_epochs)
 
 
+def _header(path):
+    """The CSV's column names, or None when there is no CSV yet."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with path.open(newline="") as f:
+        return next(csv.reader(f), None)
+
+
 def read_rows(path):
     if not path.exists():
         return []
@@ -384,6 +402,12 @@ def read_rows(path):
 
 
 def append_row(path, row):
+    if _header(path) not in (None, list(FIELDS)):
+        # A CSV from before a column was added: rewrite it with the current columns.
+        rows = read_rows(path)
+        path.unlink()
+        for old in rows:
+            append_row(path, old)
     new = not path.exists() or path.stat().st_size == 0
     with path.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)

@@ -15,7 +15,8 @@ network's clean class probabilities ``p(x)``, the given labels follow ``p(x) @ T
 
 Unless given, ``T`` is estimated at the end of a warm-up on the given labels, from the
 network's predicted probabilities (:func:`~sknoisy.quality.estimate_transition_matrix`:
-anchor points as in the paper, or the confident joint).
+the confident joint, or anchor points as in the paper), then revised a few times from
+the corrected network's own predictions.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ _LOG_FLOOR = 1e-6
 # Backward correction inverts T; beyond this condition number the inverse amplifies
 # the losses' noise more than it removes the labels' noise.
 _MAX_CONDITION = 1e4
+# Revisions of an estimated T come every this fraction of max_epochs (at least one
+# epoch): early, before the corrected network starts to fit the given labels.
+_REVISION_FRACTION = 0.1
 
 
 class NoiseAdaptationLayer(nn.Module):
@@ -68,10 +72,11 @@ class LossCorrectionNet(NoisyLabelNet):
 
     def __init__(
         self, *args, correction, transition_matrix, estimator, anchor_percentile,
-        warmup_epochs, augment_noise, n_classes, **kwargs,
+        revisions, warmup_epochs, augment_noise, n_classes, **kwargs,
     ):  # fmt: skip
         super().__init__(*args, **kwargs)
         self.augment_noise = augment_noise
+        self.revisions = revisions
         self.correction = correction
         self.transition_matrix = transition_matrix
         self.estimator = estimator
@@ -95,21 +100,38 @@ class LossCorrectionNet(NoisyLabelNet):
         self.warmup_end_ = 0 if given else self.warmup_length(self.warmup_epochs, len(X.y))
         self.transition_ = None
         if given:
-            self.set_transition(torch.as_tensor(self.transition_matrix, dtype=torch.float32))
+            self.set_transition(self.transition_matrix)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        if len(self.history) - 1 == self.warmup_end_ and self.transition_ is None:
+        epoch = len(self.history) - 1
+        if epoch == self.warmup_end_ and self.transition_ is None:
+            # The warm-up network models the given labels: P(given | x).
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
             T = estimate_transition_matrix(
                 self.train_labels_, proba, method=self.estimator,
                 percentile=self.anchor_percentile,
             )  # fmt: skip
-            self.set_transition(torch.as_tensor(T, dtype=torch.float32))
+            self.set_transition(T)
+        elif self.estimator is not None and self.is_revision_epoch(epoch):
+            # The corrected network models the true classes: count the given labels
+            # of the rows it confidently predicts as each class.
+            proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
+            T = estimate_transition_matrix(self.train_labels_, proba, method="confident_joint")
+            if self.correction != "backward" or np.linalg.cond(T) <= _MAX_CONDITION:
+                self.set_transition(T)
         self.history.record("phase", "warmup" if self.transition_ is None else "corrected")
+
+    def is_revision_epoch(self, epoch):
+        """Whether ``T`` is re-estimated at the start of ``epoch``: ``revisions`` times,
+        every ``_REVISION_FRACTION`` of the run after the warm-up."""
+        every = max(1, round(_REVISION_FRACTION * self.max_epochs))
+        since = epoch - self.warmup_end_
+        return since > 0 and since % every == 0 and since // every <= self.revisions
 
     def set_transition(self, T):
         """Use ``T`` from now on: as it is, inverted (backward) or as the layer's start."""
+        T = torch.as_tensor(T, dtype=torch.float32)
         self.transition_ = T.to(self.device)
         if self.correction == "backward":
             condition = float(np.linalg.cond(T.double().cpu().numpy()))
@@ -177,7 +199,8 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
     (the adaptation layer). With ``T[i, j]`` the probability that a row of true class
     ``i`` carries the label ``j``, the network's clean probabilities ``p(x)`` are
     trained so that ``p(x) @ T`` fits the given labels. ``T`` is given, or estimated at
-    the end of a warm-up on the given labels. See ``docs/loss_correction.md``.
+    the end of a warm-up on the given labels and then revised from the corrected
+    network's predictions. See ``docs/loss_correction.md``.
 
     Parameters
     ----------
@@ -187,15 +210,22 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         invertible, well-conditioned ``T``). ``"adaptation_layer"``: as forward, with
         ``T`` a layer learned jointly with the network, initialised from the estimate
         and dropped at inference.
-    transition_matrix : "anchor", "confident_joint" or array-like of shape \
-(n_classes, n_classes), default="anchor"
+    transition_matrix : "confident_joint", "anchor" or array-like of shape \
+(n_classes, n_classes), default="confident_joint"
         The matrix, rows and columns in the order of ``classes_`` (the sorted labels),
         rows summing to one; or how to estimate it from the network's predictions at
-        the end of the warm-up: anchor points (the paper) or the confident joint (see
+        the end of the warm-up: the confident joint, or anchor points (the paper; see
         :func:`~sknoisy.quality.estimate_transition_matrix`).
     anchor_percentile : float in [0, 100], default=97.0
         Anchor points are the rows with the highest predicted probability of each class
         below this percentile (the paper's 97th).
+    revisions : int, default=2
+        Times an estimated ``T`` is estimated again during the corrected phase, every
+        10% of ``max_epochs`` (at least one epoch): the confident joint of the
+        corrected network's own predictions, which separate the classes better than the
+        warm-up network's. Few and early: later, as the network comes to fit the given
+        labels, the counts drift towards the identity. 0 keeps the first estimate.
+        Ignored when ``T`` is given.
     warmup_epochs : "auto", int or float, default="auto"
         Epochs (int) or fraction of ``max_epochs`` (float) of plain cross-entropy before
         ``T`` is estimated. ``"auto"``: about 100 optimisation steps, at most half of the
@@ -247,8 +277,9 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         self,
         correction="forward",
         *,
-        transition_matrix="anchor",
+        transition_matrix="confident_joint",
         anchor_percentile=97.0,
+        revisions=2,
         warmup_epochs="auto",
         augment_noise=0.5,
         module=None,
@@ -268,6 +299,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         self.correction = correction
         self.transition_matrix = transition_matrix
         self.anchor_percentile = anchor_percentile
+        self.revisions = revisions
         self.warmup_epochs = warmup_epochs
         self.augment_noise = augment_noise
         self.module = module
@@ -290,6 +322,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
     def _net_params(self):
         _check_option(self.correction, "correction", CORRECTIONS)
         _check_number(self.anchor_percentile, "anchor_percentile", low=0, high=100)
+        _check_number(self.revisions, "revisions", low=0, integer=True)
         _check_number(self.augment_noise, "augment_noise", low=0)
         estimator = self.transition_matrix
         if isinstance(estimator, str):
@@ -298,6 +331,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
             "correction": self.correction,
             "estimator": estimator if isinstance(estimator, str) else None,
             "anchor_percentile": float(self.anchor_percentile),
+            "revisions": int(self.revisions),
             "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
             "augment_noise": float(self.augment_noise),
         }
@@ -311,7 +345,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
             T = np.asarray(T, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise ValueError(
-                f"transition_matrix must be 'anchor', 'confident_joint' or a "
+                f"transition_matrix must be 'confident_joint', 'anchor' or a "
                 f"({n_classes}, {n_classes}) array of numbers, got {self.transition_matrix!r}"
             ) from error
         if T.shape != (n_classes, n_classes):
