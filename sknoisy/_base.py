@@ -222,9 +222,10 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         """Method-specific keyword arguments for ``_net_class``; validates them."""
         return {}
 
-    def _encoded_net_params(self, y_encoded, n_classes):
+    def _encoded_net_params(self, y_encoded, n_classes, **fit_params):
         """Method-specific keyword arguments that depend on the encoded labels (class
-        indices ``0 .. n_classes - 1``); validates them."""
+        indices ``0 .. n_classes - 1``) or on the method's own per-row arguments of
+        ``fit`` (``fit_params``, given to :meth:`_fit`); validates them."""
         return {}
 
     def _copy_fitted_state(self, net):
@@ -249,6 +250,11 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight=None, **fit_params):
+        """:meth:`fit`, with a method's own per-row arguments of ``fit`` (e.g.
+        MentorNet's ``trusted``) passed on to :meth:`_encoded_net_params`."""
         # A failed refit must not leave the previous fit's state behind, half replaced.
         for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, attribute)
@@ -265,7 +271,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 f"got 1 class: {classes[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
-        net_params.update(self._encoded_net_params(y_encoded, len(classes)))
+        net_params.update(self._encoded_net_params(y_encoded, len(classes), **fit_params))
         optimizer, optimizer_params = self._resolve_optimizer()
         callbacks = self._check_callbacks()
         device = resolve_device(self.device)

@@ -1,17 +1,25 @@
-"""MentorNet (Jiang et al., ICML 2018) with its predefined, self-paced curriculum.
+"""MentorNet (Jiang et al., ICML 2018): a predefined or a data-driven curriculum.
 
 A mentor weights each sample of a student network's mini-batch. The predefined mentor
 (MentorNet-PD) is self-paced learning: a sample counts while its loss is below a
 threshold ``lambda``, the exponential moving average of the ``percentile``-th
 percentile of the recent batches' losses; samples above it, mostly the wrongly
 labelled ones (a network fits them last), get weight 0.
+
+The data-driven mentor (MentorNet-DD), used when ``fit`` is given a mask of trusted
+rows (labels known to be right), is a small network on a sample's loss, its loss minus
+``lambda``, its label and the training progress. It learns alongside the student to
+tell the trusted rows from the others, which makes it an estimate of the probability
+that a row's label is right; a row counts while that is at least one half.
 """
 
 from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
+from torch import nn
 
 from ._base import (
     BaseNoisyClassifier,
@@ -27,6 +35,37 @@ __all__ = ["MentorNetClassifier"]
 
 # percentile="auto" keeps 1 - (estimated noise rate) of each batch, within this range.
 _AUTO_PERCENTILE_RANGE = (10.0, 100.0)
+# The data-driven mentor: width of its label embedding and hidden layer, and the bounds
+# of the noise rate that turns its density ratio into a probability.
+_LABEL_EMBEDDING = 4
+_MENTOR_HIDDEN = 32
+_PRIOR_RANGE = (0.01, 0.99)
+
+
+class DataDrivenMentor(nn.Module):
+    """MentorNet-DD's mentor: a sample's loss, its loss minus the moving threshold, its
+    label (embedded) and the training progress, to the logit of its weight."""
+
+    def __init__(self, n_classes):
+        super().__init__()
+        self.label_embedding = nn.Embedding(n_classes, _LABEL_EMBEDDING)
+        self.layers = nn.Sequential(
+            nn.Linear(3 + _LABEL_EMBEDDING, _MENTOR_HIDDEN),
+            nn.Tanh(),
+            nn.Linear(_MENTOR_HIDDEN, 1),
+        )
+
+    def forward(self, losses, threshold, labels, progress):
+        features = torch.cat(
+            [
+                losses[:, None],
+                (losses - threshold)[:, None],
+                torch.full_like(losses, progress)[:, None],
+                self.label_embedding(labels),
+            ],
+            dim=1,
+        )
+        return self.layers(features).squeeze(1)
 
 
 class MentorNetNet(NoisyLabelNet):
@@ -35,11 +74,35 @@ class MentorNetNet(NoisyLabelNet):
     # percentile="auto" reads the noise rate at the burn-in's end.
     auto_warmup_max_fraction = 0.5
 
-    def __init__(self, *args, percentile, burn_in_epochs, loss_decay, **kwargs):
+    def __init__(
+        self, *args, percentile, burn_in_epochs, loss_decay, trusted, n_classes, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.percentile = percentile
         self.burn_in_epochs = burn_in_epochs
         self.loss_decay = loss_decay
+        self.trusted = trusted
+        self.n_classes = n_classes
+
+    def initialize_module(self):
+        super().initialize_module()
+        if self.trusted is not None:
+            # Registered the skorch way (a ``*_`` module set here): it moves with
+            # ``device`` and follows train/eval mode.
+            self.mentor_ = DataDrivenMentor(self.n_classes).to(self.device)
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        if self.trusted is None:
+            return super().initialize_optimizer(*args, **kwargs)
+        mentor = {id(p) for p in self.mentor_.parameters()}
+        student = [(n, p) for n, p in self.get_all_learnable_params() if id(p) not in mentor]
+        args, kwargs = self.get_params_for_optimizer("optimizer", student)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        # The mentor learns from its own loss, with its own optimizer; skorch zeroes and
+        # steps it with the student's.
+        self.mentor_optimizer_ = torch.optim.Adam(self.mentor_.parameters(), lr=self.lr)
+        return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
@@ -49,6 +112,9 @@ class MentorNetNet(NoisyLabelNet):
         self.weight_sum_ = torch.zeros(len(X.y), device=X.y.device)
         self.n_weighted_epochs_ = 0
         self.mentoring_ = False
+        self.trusted_ = (
+            None if self.trusted is None else torch.as_tensor(self.trusted, device=X.y.device)
+        )
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -72,19 +138,45 @@ class MentorNetNet(NoisyLabelNet):
         losses = self.criterion_(logits, y)
         if not self.mentoring_:
             return self.weighted_mean(losses, index), (logits,)
-        weights = self.mentor(losses.detach())
+        self.update_threshold(losses.detach())
+        if self.trusted_ is None:
+            weights = (losses.detach() <= self.threshold_).to(losses.dtype)
+        else:
+            weights = self.data_driven_weights(losses.detach(), y, index)
         self.weight_sum_.index_add_(0, index, weights)
         return self.weighted_mean(losses, index, weights), (logits,)
 
-    def mentor(self, losses):
-        """MentorNet-PD's weights: 1 for a loss at or below the moving threshold, else 0."""
+    def update_threshold(self, losses):
+        """``lambda``: the moving average of the batches' ``percentile``-th percentile."""
         quantile = torch.quantile(losses, self.percentile_ / 100.0)
         if self.threshold_ is None:
             self.threshold_ = quantile
         else:
             d = self.loss_decay
             self.threshold_ = d * self.threshold_ + (1 - d) * quantile
-        return (losses <= self.threshold_).to(losses.dtype)
+
+    def data_driven_weights(self, losses, y, index):
+        """MentorNet-DD: one training step of the mentor on this batch, then its weights
+        for every row (1 for the trusted ones).
+
+        The mentor learns to tell the trusted rows from the others, classes balanced, so
+        that ``exp(logit)`` estimates the density ratio ``p(f | clean) / p(f | other)``
+        of the features ``f`` (trusted rows being a sample of the clean ones, trained
+        on alike). An untrusted row's probability of being clean is then
+        ``(1 - noise rate) * exp(logit)``; it counts while that is at least 0.5 (weights
+        in between let wrong labels in partly, and the student memorises them).
+        """
+        progress = (len(self.history) - 1) / self.max_epochs
+        trusted = self.trusted_[index]
+        logit = self.mentor_(losses, self.threshold_, y, progress)
+        if bool(trusted.any()) and not bool(trusted.all()):
+            # Binary cross-entropy, each side averaged: -log sigmoid(z) = softplus(-z).
+            mentor_loss = nn.functional.softplus(-logit[trusted]).mean()
+            mentor_loss = mentor_loss + nn.functional.softplus(logit[~trusted]).mean()
+            mentor_loss.backward()  # the inputs are detached: only the mentor's gradients
+        noise = min(max(1.0 - self.percentile_ / 100.0, _PRIOR_RANGE[0]), _PRIOR_RANGE[1])
+        weights = ((1.0 - noise) * logit.detach().exp() >= 0.5).to(logit.dtype)
+        return torch.where(trusted, torch.ones_like(weights), weights)
 
     def estimate_label_quality(self):
         """``label_quality_``: the mentor's mean weight of each row over the epochs after
@@ -99,20 +191,22 @@ class MentorNetNet(NoisyLabelNet):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X, y, **kwargs)
-        del self.weight_sum_
+        del self.weight_sum_, self.trusted_
 
 
 @fill_doc
 class MentorNetClassifier(BaseNoisyClassifier):
     """A student network whose samples are weighted by a mentor: MentorNet's predefined,
-    self-paced curriculum.
+    self-paced curriculum, or a mentor learned from trusted rows.
 
     Jiang et al., "MentorNet: Learning Data-Driven Curriculum for Very Deep Neural
-    Networks on Corrupted Labels", ICML 2018 (MentorNet-PD). After a burn-in on every
-    given label, a sample of a mini-batch counts while its loss is at most ``lambda``,
-    the exponential moving average of the ``percentile``-th percentile of the batches'
-    losses; the others, mostly wrongly labelled, get weight 0. See
-    ``docs/mentornet.md``.
+    Networks on Corrupted Labels", ICML 2018. After a burn-in on every given label, the
+    predefined mentor (MentorNet-PD) keeps a sample of a mini-batch while its loss is at
+    most ``lambda``, the exponential moving average of the ``percentile``-th percentile
+    of the batches' losses; the others, mostly wrongly labelled, get weight 0. Given
+    ``fit(X, y, trusted=mask)``, the data-driven mentor (MentorNet-DD) is a small network
+    learned alongside the student from the trusted rows.
+    See ``docs/mentornet.md``.
 
     Parameters
     ----------
@@ -143,9 +237,17 @@ class MentorNetClassifier(BaseNoisyClassifier):
     Notes
     -----
     ``label_quality_`` is the mentor's mean weight of each row over the epochs after the
-    burn-in (the fraction of them in which it counted), and ``noise_rate_`` the fraction
-    of rows below 0.5. History columns after the burn-in: ``threshold`` (``lambda`` at
-    the epoch's end) and ``percentile``.
+    burn-in (the fraction of them in which it counted; trusted rows always count), and
+    ``noise_rate_`` the fraction of rows below 0.5. History columns after the burn-in:
+    ``threshold`` (``lambda`` at the epoch's end) and ``percentile``.
+
+    The data-driven mentor takes a sample's loss, its loss minus ``lambda``, its label
+    (embedded) and the share of the run done. On every batch it takes a training step
+    to tell the trusted rows from the others (each side's loss averaged); with the
+    trusted rows a sample of the clean ones, ``exp(logit)`` estimates the density
+    ratio of clean rows to the others, and ``(1 - noise rate) * exp(logit)`` the
+    probability that an untrusted row's label is right (noise rate: ``1 -
+    percentile_ / 100``). A row counts while that is at least 0.5; trusted rows always.
 
     Examples
     --------
@@ -197,8 +299,45 @@ class MentorNetClassifier(BaseNoisyClassifier):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    def fit(self, X, y, sample_weight=None, trusted=None):
+        """Fit the student, weighted by the mentor, on possibly noisy labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        y : array-like of shape (n_samples,)
+            Given (noisy) labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-row weights multiplying each row's loss (and the mentor's weight).
+        trusted : array-like of bool, shape (n_samples,), default=None
+            Rows whose given label is known to be right, e.g. a small re-annotated
+            subset. With it the mentor is learned from them (MentorNet-DD); without it,
+            the predefined curriculum (MentorNet-PD). In a ``GridSearchCV``, pass it to
+            ``fit`` and it is split with the folds.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, trusted=trusted)
+
     def _criterion(self):
         return get_loss("ce", reduction="none")
+
+    def _encoded_net_params(self, y_encoded, n_classes, trusted=None):
+        """The trusted mask, checked against the rows of ``y``."""
+        if trusted is not None:
+            mask = np.asarray(trusted)
+            if mask.dtype != bool or mask.shape != y_encoded.shape:
+                raise ValueError(
+                    f"trusted must be a boolean mask with one entry per row, shape "
+                    f"({len(y_encoded)},); got dtype {mask.dtype} and shape {mask.shape}"
+                )
+            if not mask.any():
+                raise ValueError("trusted marks no row; pass None for MentorNet-PD")
+            trusted = mask
+        return {"trusted": trusted, "n_classes": n_classes}
 
     def _net_params(self):
         if not _is_auto(self.percentile):

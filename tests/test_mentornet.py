@@ -1,9 +1,10 @@
-"""MentorNet-PD: a self-paced mentor weighting the student's samples."""
+"""MentorNet: the self-paced mentor (PD) and the mentor learned from trusted rows (DD)."""
 
 import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
 
 from sknoisy import MentorNetClassifier, RobustLossClassifier
 from sknoisy.mentornet import MentorNetNet
@@ -30,15 +31,65 @@ def test_burn_in_then_a_threshold_every_epoch(blobs_40):
     assert all(t > 0 for t in clf.history_[2:, "threshold"])
 
 
-def test_the_mentor_keeps_losses_under_the_moving_percentile():
+def test_the_threshold_is_a_moving_average_of_the_batch_percentile():
     state = MentorNetNet.__new__(MentorNetNet)
     state.percentile_, state.loss_decay, state.threshold_ = 50.0, 0.5, None
-    losses = torch.tensor([0.1, 0.2, 3.0, 4.0])
-    np.testing.assert_array_equal(MentorNetNet.mentor(state, losses), [1, 1, 0, 0])
-    # The next batch moves the threshold halfway towards its own median: 1.6 -> 2.3.
-    weights = MentorNetNet.mentor(state, torch.tensor([0.5, 1.0, 5.0, 6.0]))
+    MentorNetNet.update_threshold(state, torch.tensor([0.1, 0.2, 3.0, 4.0]))
+    assert float(state.threshold_) == pytest.approx(1.6)  # the first batch's median
+    # The next batch moves it halfway towards its own median, 3.0.
+    MentorNetNet.update_threshold(state, torch.tensor([0.5, 1.0, 5.0, 6.0]))
     assert float(state.threshold_) == pytest.approx((1.6 + 3.0) / 2)
-    np.testing.assert_array_equal(weights, [1, 1, 0, 0])
+
+
+@pytest.fixture(scope="module")
+def trusted_10(blobs_40):
+    """A random 10% of the training rows, relabelled with their true labels."""
+    X_train, _, y_train, y_noisy, _ = blobs_40
+    trusted = np.random.default_rng(0).random(len(y_train)) < 0.1
+    return trusted, np.where(trusted, y_train, y_noisy)
+
+
+def test_the_data_driven_mentor_learns_from_trusted_rows(blobs_40, trusted_10):
+    X_train, X_test, y_train, _, y_test = blobs_40
+    trusted, y_given = trusted_10
+    clf = MentorNetClassifier(max_epochs=30, random_state=0)
+    clf.fit(X_train, y_given, trusted=trusted)
+    ce = RobustLossClassifier(max_epochs=30, random_state=0).fit(X_train, y_given)
+    assert clf.score(X_test, y_test) > ce.score(X_test, y_test) + 0.05
+    untrusted = ~trusted
+    right = (y_given == y_train)[untrusted]
+    assert roc_auc_score(right, clf.label_quality_[untrusted]) > 0.9
+    np.testing.assert_array_equal(clf.label_quality_[trusted], 1.0)
+    assert abs(clf.noise_rate_ - np.mean(~right) * untrusted.mean()) < 0.1
+    # The mentor learned something else than the predefined curriculum.
+    pd = MentorNetClassifier(max_epochs=30, random_state=0).fit(X_train, y_given)
+    assert not np.array_equal(pd.label_quality_, clf.label_quality_)
+
+
+def test_trusted_is_split_with_the_folds_of_a_search(blobs_40, trusted_10):
+    X_train, _, _, _, _ = blobs_40
+    trusted, y_given = trusted_10
+    search = GridSearchCV(
+        MentorNetClassifier(max_epochs=3, hidden_layer_sizes=(16,), random_state=0),
+        {"loss_decay": [0.5, 0.9]},
+        cv=2,
+    )
+    search.fit(X_train, y_given, trusted=trusted)
+    assert search.best_estimator_.label_quality_[trusted].min() == 1.0
+
+
+@pytest.mark.parametrize(
+    "trusted, message",
+    [
+        (np.ones(5, dtype=bool), r"shape \(1400,\)"),
+        (np.ones(1400), "boolean mask"),
+        (np.zeros(1400, dtype=bool), "marks no row"),
+    ],
+)
+def test_a_bad_trusted_mask_is_named(trusted, message, blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    with pytest.raises(ValueError, match=message):
+        MentorNetClassifier(max_epochs=1).fit(X_train, y_noisy, trusted=trusted)
 
 
 @pytest.mark.parametrize(
