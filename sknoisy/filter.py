@@ -22,9 +22,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import _check_number, _check_option, check_sample_weight
 from .quality import (
     LABEL_QUALITY_METHODS,
-    estimate_noise_rate,
     find_label_issues,
     label_quality_scores,
+    prune_by_noise_rate,
 )
 
 __all__ = ["FilterClassifier"]
@@ -75,9 +75,11 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Score of :func:`~sknoisy.quality.label_quality_scores` computed from the
         probabilities.
     noise_rate : "auto" or float in [0, 1), default="auto"
-        Fraction of rows flagged as issues, the lowest-quality ones. ``"auto"``: the
-        confident-learning estimate (:func:`~sknoisy.quality.estimate_noise_rate`),
-        or a sknoisy detector's ``noise_rate_``.
+        A float: that fraction of rows, the lowest-quality ones, are the issues.
+        ``"auto"``: with probabilities, the rows confident learning's "prune by noise
+        rate" rule flags (:func:`~sknoisy.quality.prune_by_noise_rate`; ``noise_rate_``
+        is their share); with a sknoisy detector, its ``noise_rate_`` lowest-quality
+        rows.
     n_jobs : int or None, default=None
         Parallel fits of the cross-validation (joblib).
     random_state : int, RandomState instance or None, default=None
@@ -220,9 +222,16 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.label_quality_ = label_quality_scores(
                 y_encoded, self.pred_probs_, method=self.quality_method
             )
-            estimated_rate = estimate_noise_rate(y_encoded, self.pred_probs_)
-        self.noise_rate_ = estimated_rate if self.noise_rate == "auto" else float(self.noise_rate)
-        self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
+            estimated_rate = None
+        if self.noise_rate != "auto":
+            self.noise_rate_ = float(self.noise_rate)
+            self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
+        elif estimated_rate is None:
+            self.label_issues_ = prune_by_noise_rate(y_encoded, self.pred_probs_)
+            self.noise_rate_ = float(self.label_issues_.mean())
+        else:
+            self.noise_rate_ = estimated_rate
+            self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
 
         final = clone(self._final_template())
         if self.handling == "prune":

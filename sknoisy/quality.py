@@ -49,6 +49,7 @@ __all__ = [
     "estimate_transition_matrix",
     "find_label_issues",
     "label_quality_scores",
+    "prune_by_noise_rate",
     "rank_label_issues",
 ]
 
@@ -417,6 +418,53 @@ def estimate_transition_matrix(labels, pred_probs, *, method="anchor", percentil
                 candidates = np.flatnonzero(column >= cut)
             T[i] = p[candidates[np.argmax(column[candidates])]]
     return T / T.sum(axis=1, keepdims=True)
+
+
+def prune_by_noise_rate(labels, pred_probs):
+    """Flag label issues by confident learning's "prune by noise rate" rule.
+
+    Northcutt, Jiang & Chuang, "Confident Learning: Estimating Uncertainty in Dataset
+    Labels", JAIR 2021 (the rule cleanlab applies by default). The calibrated
+    :func:`confident_joint` estimates how many rows of each given label ``i`` truly
+    belong to each other class ``j``; that many rows of label ``i``, those with the
+    largest margin ``pred_probs[:, j] - pred_probs[:, i]``, are flagged for each pair.
+    Rows whose predicted class is their given label are then unflagged. A row flagged
+    for several pairs counts once, so fewer rows are flagged than the joint's
+    off-diagonal mass (:func:`estimate_noise_rate`), and each pair's count goes to the
+    rows that most look like that pair's mistake rather than to the lowest scores
+    overall.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given labels as class indices ``0 .. K-1``.
+    pred_probs : array-like of float, shape (n_samples, K)
+        Out-of-sample predicted class probabilities.
+
+    Returns
+    -------
+    is_issue : ndarray of bool, shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.9, 0.1], [0.2, 0.8]])
+    >>> prune_by_noise_rate([0, 0, 1, 1, 1], p).tolist()
+    [False, False, False, True, False]
+    """
+    p = _check_pred_probs(pred_probs)
+    y = _check_labels(labels, p)
+    joint = confident_joint(y, p, calibrate=True)  # joint[given, true]
+    is_issue = np.zeros(len(y), dtype=bool)
+    for given in range(p.shape[1]):
+        rows = np.flatnonzero(y == given)
+        for true in range(p.shape[1]):
+            count = min(int(round(joint[given, true])), rows.size)
+            if true == given or count == 0:
+                continue
+            margin = p[rows, true] - p[rows, given]
+            is_issue[rows[np.argsort(-margin, kind="stable")[:count]]] = True
+    return is_issue & (p.argmax(axis=1) != y)
 
 
 def find_label_issues(label_quality, noise_rate=None, *, threshold=None):

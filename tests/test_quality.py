@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from sknoisy.quality import (
+    prune_by_noise_rate,
     LABEL_QUALITY_METHODS,
     confident_joint,
     estimate_noise_rate,
@@ -337,6 +338,37 @@ def test_find_and_rank_agree(q, rate):
     assert set(np.flatnonzero(mask)) == set(order[:m].tolist())
 
 
+def _noisy_probabilities(seed, n=600, k=4, noise=0.4):
+    """Labels with symmetric noise and probabilities of a model that knows the truth
+    with some confusion."""
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, k, n)
+    labels = np.where(rng.random(n) < noise, (true + rng.integers(1, k, n)) % k, true)
+    logits = rng.normal(size=(n, k)) + 2.5 * np.eye(k)[true]
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return labels, p, labels != true
+
+
+def test_prune_by_noise_rate_flags_mistakes_that_the_model_disputes():
+    labels, p, wrong = _noisy_probabilities(0)
+    issues = prune_by_noise_rate(labels, p)
+    assert not np.any(issues & (p.argmax(axis=1) == labels))
+    # A row flagged for several pairs counts once: at most the joint's off-diagonal mass.
+    assert issues.mean() <= estimate_noise_rate(labels, p) + 1e-9
+    assert (issues & wrong).sum() / issues.sum() > 0.8  # precision
+    assert (issues & wrong).sum() / wrong.sum() > 0.5  # recall
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_prune_by_noise_rate_agrees_with_cleanlab(seed):
+    filter_module = pytest.importorskip("cleanlab.filter")
+    labels, p, _ = _noisy_probabilities(seed)
+    ours = prune_by_noise_rate(labels, p)
+    theirs = filter_module.find_label_issues(labels, p, filter_by="prune_by_noise_rate")
+    # Counts are rounded the same way up to ties: a row or two may differ.
+    assert np.sum(ours != theirs) <= 2
+
+
 # --------------------------------------------------------------------------- #
 # Validation errors
 # --------------------------------------------------------------------------- #
@@ -344,6 +376,7 @@ _SCORERS = [
     pytest.param(label_quality_scores, id="label_quality_scores"),
     pytest.param(confident_joint, id="confident_joint"),
     pytest.param(estimate_noise_rate, id="estimate_noise_rate"),
+    pytest.param(prune_by_noise_rate, id="prune_by_noise_rate"),
 ]
 
 
