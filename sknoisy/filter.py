@@ -205,7 +205,6 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.detectors_ = [detector]
             self.pred_probs_ = None
             self.label_quality_ = np.asarray(detector.label_quality_, dtype=np.float64)
-            estimated_rate = float(detector.noise_rate_)
         else:
             folds = self._folds(y_encoded)
             self.pred_probs_ = np.mean(
@@ -222,15 +221,12 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.label_quality_ = label_quality_scores(
                 y_encoded, self.pred_probs_, method=self.quality_method
             )
-            estimated_rate = None
-        if self.noise_rate != "auto":
-            self.noise_rate_ = float(self.noise_rate)
-            self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
-        elif estimated_rate is None:
+        if self.noise_rate == "auto" and not sknoisy_detector:
             self.label_issues_ = prune_by_noise_rate(y_encoded, self.pred_probs_)
             self.noise_rate_ = float(self.label_issues_.mean())
         else:
-            self.noise_rate_ = estimated_rate
+            auto = self.noise_rate == "auto"
+            self.noise_rate_ = float(self.detectors_[0].noise_rate_ if auto else self.noise_rate)
             self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
 
         final = clone(self._final_template())
