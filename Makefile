@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test bench bench-quick speed noise-rate lint clean
+.PHONY: demo demo-results test docs bench bench-quick speed noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,19 @@ demo-results: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# The documentation site (mkdocs.yml: MkDocs Material, API pages from the docstrings,
+# tutorials executed at build time) into site/. --strict: any warning fails the build.
+# The tutorials train small networks with DOCS_THREADS torch threads: on a 2-core machine
+# shared with other work, torch's default thread pool oversubscribes the cores (a build
+# took 6 minutes with the default against 42 s with one thread on a loaded machine).
+DOCS_THREADS ?= 1
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test,docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	OMP_NUM_THREADS=$(DOCS_THREADS) NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 # Regenerates every committed result from scratch: the speed table, the benchmark grid
 # (CSV, tables, plots; 51 minutes on 2 CPU cores in the last full run; the cells added
@@ -52,4 +65,4 @@ lint: $(VENV)/.installed
 	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check sknoisy tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache
