@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test docs bench bench-quick speed noise-rate lint clean
+.PHONY: demo demo-results test docs bench bench-quick bench-model-selection speed noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -40,19 +40,26 @@ docs: $(VENV)/.docs-installed
 # Regenerates every committed result from scratch: the speed table, the benchmark grid
 # (CSV, tables, plots; 51 minutes on 2 CPU cores in the last full run; the cells added
 # since, DivideMix, LossCorrection, MentorNet, FilterClassifier and cleanlab_hgb, took
-# about 50 more, so expect about two hours), the noise-rate table, the demo, and README's
-# copies of them.
+# about 50 more, so expect about two hours), the noise-rate table, the model-selection
+# benchmark (about 75 minutes more), the demo, and README's copies of them.
 BENCH_JOBS ?= 2
 bench: $(VENV)/.installed
 	$(PY) benchmarks/speed.py
 	$(PY) benchmarks/run.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
 	$(PY) benchmarks/noise_rate.py
+	$(PY) benchmarks/model_selection.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
 	$(PY) -m sknoisy demo | tee benchmarks/results/demo.txt
 	$(PY) benchmarks/readme_tables.py
 
 # The smoke run of the grid (into benchmarks/output/, not committed).
 bench-quick: $(VENV)/.installed
 	$(PY) benchmarks/run.py --quick --fresh
+
+# What each scorer of sknoisy.model_selection picks in GridSearchCV, against the best in
+# the grid (about 75 minutes on 2 CPU cores).
+bench-model-selection: $(VENV)/.installed
+	$(PY) benchmarks/model_selection.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
+	$(PY) benchmarks/readme_tables.py
 
 speed: $(VENV)/.installed
 	$(PY) benchmarks/speed.py

@@ -28,7 +28,8 @@ Usage::
 
 Rows go to ``OUTPUT/model_selection.csv`` as cells finish (a cell is one estimator on one
 dataset and noise kind); a re-run skips the cells already there unless ``--fresh``.
-``OUTPUT/model_selection.md`` is the report.
+``OUTPUT/model_selection.md`` is the report, ``OUTPUT/model_selection_summary.md`` its
+summary.
 """
 
 from __future__ import annotations
@@ -241,17 +242,20 @@ def write_report(output):
                 f"({row['best_value']}) | " + " | ".join(cells) + " |"
             )
         lines.append("")
-    lines += ["## Summary", "", "Cells whose pick is within "
-              f"{TOLERANCE * 100:.0f} point of the best in the grid, of {len(chosen)}:", ""]
+    summary = [f"Cells (estimator × dataset × noise kind) whose pick is within "
+               f"{TOLERANCE * 100:.0f} point of the best in the grid, of {len(chosen)}:", ""]
     for scorer in SCORERS:
         good = (chosen[scorer] >= chosen["best"] - TOLERANCE).sum()
         gap = (chosen["best"] - chosen[scorer]).mean()
-        lines.append(f"- `{scorer}`: {good}; mean shortfall {gap * 100:.2f} points.")
+        summary.append(f"- `{scorer}`: {good}; mean shortfall {gap * 100:.2f} points.")
     noise_aware = [s for s in SCORERS if s != "accuracy"]
     any_good = (
         chosen[noise_aware].ge(chosen["best"] - TOLERANCE, axis=0).any(axis=1).sum()
     )
-    lines += [f"- at least one noise-aware scorer: {any_good}.", ""]
+    summary += [f"- at least one noise-aware scorer: {any_good}.", ""]
+    lines += ["## Summary", "", *summary]
+    # The summary alone, for the docs page to embed.
+    (output / "model_selection_summary.md").write_text("\n".join(summary))
     (output / "model_selection.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

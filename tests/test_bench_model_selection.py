@@ -40,6 +40,8 @@ def test_a_short_run_writes_one_row_per_candidate_and_the_report(tmp_path, capsy
     assert "## digits, pair40 (seed 0)" in report
     assert "| RobustLossClassifier | `q` |" in report
     assert "at least one noise-aware scorer" in report
+    summary = (tmp_path / "model_selection_summary.md").read_text()
+    assert summary.strip() in report
 
     # A second run skips the finished cell.
     assert model_selection.main(argv) == 0
