@@ -227,7 +227,9 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             auto = self.noise_rate == "auto"
             self.noise_rate_ = float(self.detectors_[0].noise_rate_ if auto else self.noise_rate)
-            self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
+            self.label_issues_ = find_label_issues(
+                self.label_quality_, noise_rate=self.noise_rate_
+            )
 
         final = clone(self._final_template())
         if self.handling == "prune":

@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from sknoisy.quality import (
-    prune_by_noise_rate,
     LABEL_QUALITY_METHODS,
     confident_joint,
     estimate_noise_rate,
     find_label_issues,
     label_quality_scores,
+    prune_by_noise_rate,
     rank_label_issues,
 )
 
