@@ -23,8 +23,7 @@ def test_confidence_regulariser_prevents_the_collapse(blobs_40):
     # Without it, the main network memorises the wrong labels in a long run: the flipped
     # rows' posterior cleanness climbs towards the clean rows' and the split disappears.
     # The weak view's noise also slows memorisation, so it is off here to isolate the
-    # regulariser (with it, the flipped rows' mean posterior reaches about 0.45 without
-    # the regulariser and 0.07 with it: docs/dualem.md).
+    # regulariser.
     X_train, X_test, y_train, y_noisy, y_test = blobs_40
     flipped = y_noisy != y_train
     params = dict(max_epochs=100, weak_noise=0.0, random_state=0)
