@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import BatchScoring, EpochScoring
 
-from ._training import NoisyLabelNet, TensorBatchIterator, TensorDataset
+from ._training import PRECISIONS, NoisyLabelNet, TensorBatchIterator, TensorDataset
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
 from .selection import resolve_epochs
@@ -56,7 +56,16 @@ module : None, torch.nn.Module subclass or instance, default=None
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
     device : str or torch.device, default="auto"
-        ``"auto"`` trains on CUDA when available, else on the CPU.
+        ``"auto"`` trains on CUDA when available, else on the CPU. The training data
+        are moved to the device once per fit; a fitted estimator predicts on the
+        device it was fitted on, and one unpickled where that device is missing
+        predicts on the CPU.
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        Arithmetic of the networks' forward passes. ``"bf16"`` and ``"fp16"`` run
+        them under ``torch.autocast`` (mixed precision: weights, optimizer state,
+        losses and per-row statistics stay float32), which speeds up GPUs with tensor
+        cores; ``"fp16"`` also scales the loss (``torch.amp.GradScaler``) so that small
+        gradients do not underflow. On CPUs without native bf16 support it is slower.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling. Global NumPy
         and torch random states are left untouched.
@@ -302,6 +311,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 callbacks=callbacks,
                 verbose=self.verbose,
                 device=device,
+                precision=self.precision,
                 **net_params,
             )
             net.fit(TensorDataset(X, y_encoded, weight, device=device))
@@ -326,6 +336,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         _check_number(self.lr, "lr", low=0, low_open=True)
         _check_number(self.weight_decay, "weight_decay", low=0)
         _check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
+        _check_option(self.precision, "precision", PRECISIONS)
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
         if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):

@@ -8,6 +8,7 @@ tensors.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -24,6 +25,16 @@ __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet"]
 
 # Rows per forward pass when a method scores the whole training set.
 _FULL_PASS_BATCH = 4096
+#: The ``precision`` options and the dtype their forward passes autocast to.
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _output_to_float32(module, inputs, output):
+    """Forward hook: a network's low-precision output back to float32, so that losses,
+    softmaxes and per-sample state are computed in float32 under autocast."""
+    if isinstance(output, torch.Tensor) and output.is_floating_point():
+        return output.float()
+    return None
 
 
 class TensorDataset(Dataset):
@@ -130,10 +141,11 @@ class NoisyLabelNet(NeuralNet):
     #: look wrong, even clean ones, and sklearn's check_classifiers_train fails at 10%.
     auto_warmup_max_fraction = AUTO_WARMUP_FRACTION
 
-    def __init__(self, module, *args, module2=None, **kwargs):
+    def __init__(self, module, *args, module2=None, precision="fp32", **kwargs):
         # Set before NeuralNet.__init__ so that skorch treats it as a parameter, not as
         # a component created outside ``initialize_module``.
         self.module2 = module2
+        self.precision = precision
         super().__init__(module, *args, **kwargs)
 
     # -- components -------------------------------------------------------------------
@@ -153,6 +165,23 @@ class NoisyLabelNet(NeuralNet):
         """The trained networks, in order."""
         return [self.module_] + ([self.module2_] if self.module2 is not None else [])
 
+    @contextlib.contextmanager
+    def mixed_precision(self):
+        """Forward passes in the block run under ``torch.autocast`` at ``precision``
+        (nothing changes at ``"fp32"``); the networks' outputs come back as float32."""
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            yield
+            return
+        handles = [network.register_forward_hook(_output_to_float32)
+                   for network in self.networks()]  # fmt: skip
+        try:
+            with torch.autocast(torch.device(self.device).type, dtype=dtype):
+                yield
+        finally:
+            for handle in handles:
+                handle.remove()
+
     # -- per-sample training state ----------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.X_train_, self.y_train_ = X.X, X.y  # on the training device
@@ -163,6 +192,11 @@ class NoisyLabelNet(NeuralNet):
         self.train_labels_ = X.y.cpu().numpy()
         self.sample_weight_ = X.sample_weight
         self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
+        # fp16 gradients underflow unless the loss is scaled up (and the gradients down).
+        self.grad_scaler_ = (
+            torch.amp.GradScaler(torch.device(self.device).type)
+            if self.precision == "fp16" else None
+        )  # fmt: skip
         self.proba_sum_ = None
         self.n_recorded_epochs_ = 0
 
@@ -221,7 +255,7 @@ class NoisyLabelNet(NeuralNet):
         # The training data and per-sample state are not kept in the fitted net.
         del self.X_train_, self.y_train_, self.train_labels_, self.sample_weight_
         del self.feature_mean_, self.feature_std_
-        del self.epoch_logits_, self.proba_sum_
+        del self.epoch_logits_, self.proba_sum_, self.grad_scaler_
 
     def estimate_label_quality(self):
         """Set ``label_quality_`` and ``noise_rate_`` at the end of training.
@@ -255,13 +289,16 @@ class NoisyLabelNet(NeuralNet):
         row's penultimate representation (:func:`~sknoisy.modules.forward_with_representation`).
         """
         module.eval()
-        outputs = []
-        for start in range(0, len(self.X_train_), _FULL_PASS_BATCH):
+        n, outputs = len(self.X_train_), None
+        for start in range(0, n, _FULL_PASS_BATCH):
             X = self.X_train_[start : start + _FULL_PASS_BATCH]
-            out = forward_with_representation(module, X) if representation else (module(X),)
-            outputs.append(out)
+            with self.mixed_precision():
+                out = forward_with_representation(module, X) if representation else (module(X),)
+            if outputs is None:  # filled in place: no second copy of the outputs
+                outputs = tuple(o.new_empty((n, *o.shape[1:])) for o in out)
+            for buffer, o in zip(outputs, out, strict=True):
+                buffer[start : start + len(o)] = o
         module.train()
-        outputs = tuple(torch.cat(parts) for parts in zip(*outputs, strict=True))
         if not bool(outputs[0].isfinite().all()):
             self.raise_non_finite()
         return outputs
@@ -315,10 +352,30 @@ class NoisyLabelNet(NeuralNet):
         self._step_optimizer(None)
         return step
 
+    def _step_optimizer(self, step_fn):
+        if self.grad_scaler_ is None:
+            return super()._step_optimizer(step_fn)
+        # Only the main optimizer's gradients come from the scaled loss; others (e.g.
+        # MentorNet's mentor, trained on its own loss) step as they are.
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            if optimizer is self.optimizer_:
+                self.grad_scaler_.step(optimizer)
+            else:
+                optimizer.step()
+        self.grad_scaler_.update()
+        return None
+
     def train_step_single(self, batch, **fit_params):
         (X, y), index = batch, batch.index
-        loss, logits = self.compute_loss(X, y, index)
-        loss.backward()
+        with self.mixed_precision():
+            loss, logits = self.compute_loss(X, y, index)
+        if self.grad_scaler_ is None:
+            loss.backward()
+        else:
+            self.grad_scaler_.scale(loss).backward()
+            # Callbacks (e.g. gradient clipping) see the true gradients.
+            self.grad_scaler_.unscale_(self.optimizer_)
         # y_pred is what inference would output, for the user's scoring callbacks; skorch's
         # default callbacks do not read it, so it is only computed when there are others.
         y_pred = self.proba_from_logits(*(o.detach() for o in logits)) if self.callbacks else None
@@ -344,6 +401,24 @@ class NoisyLabelNet(NeuralNet):
         """Class probabilities of the inference network(s) for one batch."""
         return self.proba_from_logits(*(network(X) for network in self.networks()))
 
+    def predict_proba(self, X):
+        """Class probabilities of ``X`` (float32), batch by batch.
+
+        Each batch's output is written into one preallocated array: skorch's default
+        keeps every batch's output and concatenates them at the end, which holds the
+        result twice and, interleaved with the batches' freed activations, fragmented
+        the heap so much that predicting on 400,000 rows peaked at twice their size.
+        """
+        self.check_is_fitted()
+        dataset = self.get_dataset(X)
+        proba = np.empty((len(dataset), self.n_classes_), dtype=np.float32)
+        start = 0
+        # forward_iter, as skorch's: scoring callbacks with use_caching replace it.
+        for out in self.forward_iter(dataset, training=False):
+            proba[start : start + len(out)] = out.float().numpy()
+            start += len(out)
+        return proba
+
     def predict(self, X):
         """Predicted class indices (the argmax of :meth:`predict_proba`)."""
         return self.predict_proba(X).argmax(axis=1)
@@ -352,4 +427,5 @@ class NoisyLabelNet(NeuralNet):
         self.check_is_fitted()
         with torch.set_grad_enabled(training):
             self._set_training(training)
-            return self.infer_proba(batch[0].to(self.device))
+            with self.mixed_precision():
+                return self.infer_proba(batch[0].to(self.device))

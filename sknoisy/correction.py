@@ -99,6 +99,7 @@ class LossCorrectionNet(NoisyLabelNet):
         # A given matrix needs no warm-up: correction starts at the first epoch.
         self.warmup_end_ = 0 if given else self.warmup_length(self.warmup_epochs, len(X.y))
         self.transition_ = None
+        self.inverse_ = None  # T's inverse, for the backward correction
         if given:
             self.set_transition(self.transition_matrix)
 
@@ -121,6 +122,12 @@ class LossCorrectionNet(NoisyLabelNet):
             if self.correction != "backward" or np.linalg.cond(T) <= _MAX_CONDITION:
                 self.set_transition(T)
         self.history.record("phase", "warmup" if self.transition_ is None else "corrected")
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X, y, **kwargs)
+        # transition_matrix_ (NumPy) has it; a tensor left on a GPU would not unpickle
+        # on a machine without one.
+        del self.transition_, self.inverse_
 
     def is_revision_epoch(self, epoch):
         """Whether ``T`` is re-estimated at the start of ``epoch``: ``revisions`` times,
@@ -292,6 +299,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         optimizer="adam",
         weight_decay=0.0,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -312,6 +320,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -271,6 +271,7 @@ class DivideMixClassifier(BaseNoisyClassifier):
         optimizer="adam",
         weight_decay=0.0,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -294,6 +295,7 @@ class DivideMixClassifier(BaseNoisyClassifier):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -106,7 +106,7 @@ class DualEMNet(NoisyLabelNet):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X, y, **kwargs)
-        del self.targets_, self.selected_
+        del self.targets_, self.selected_, self.cleanness_, self.label_prior_
         del self.pseudo_labels_, self.pseudo_mask_
 
     # -- E-steps -----------------------------------------------------------------------
@@ -375,6 +375,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         optimizer="adam",
         weight_decay=0.0,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -403,6 +404,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -168,7 +168,9 @@ class MentorNetNet(NoisyLabelNet):
         """
         progress = (len(self.history) - 1) / self.max_epochs
         trusted = self.trusted_[index]
-        logit = self.mentor_(losses, self.threshold_, y, progress)
+        # The mentor is small and trains on its own loss, unscaled: always in float32.
+        with torch.autocast(torch.device(self.device).type, enabled=False):
+            logit = self.mentor_(losses, self.threshold_, y, progress)
         if bool(trusted.any()) and not bool(trusted.all()):
             # Binary cross-entropy, each side averaged: -log sigmoid(z) = softplus(-z).
             mentor_loss = nn.functional.softplus(-logit[trusted]).mean()
@@ -192,6 +194,9 @@ class MentorNetNet(NoisyLabelNet):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X, y, **kwargs)
         del self.weight_sum_, self.trusted_
+        # A float: the fitted net keeps no tensor outside its modules (a tensor left on
+        # a GPU would not unpickle on a machine without one).
+        self.threshold_ = None if self.threshold_ is None else float(self.threshold_)
 
 
 @fill_doc
@@ -278,6 +283,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
         optimizer="adam",
         weight_decay=0.0,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -295,6 +301,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -155,4 +155,5 @@ def forward_with_representation(module, X):
             "attributes; give it both, with module(X) == module.classifier(module.features(X))"
         )
     representation = features(X)
-    return classifier(representation), representation.flatten(1)
+    # float32 under mixed precision too, as the module's own output (NoisyLabelNet).
+    return classifier(representation).float(), representation.flatten(1).float()

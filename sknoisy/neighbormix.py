@@ -53,8 +53,9 @@ LOSS_TARGETS = ("corrected", "noisy")
 # Added to the anchor's weight (as in the authors' code): a group of rows that all look
 # corrupted keeps its anchor instead of dividing by zero.
 _ANCHOR_EPS = 1e-10
-# Rows per block of the dataset-wide distance computation.
-_DISTANCE_BLOCK = 2048
+# Largest block of the dataset-wide distance computation, in distances (64 MiB of
+# float32): query rows are taken in blocks of this many distances to every row.
+_DISTANCE_BLOCK_SIZE = 2**24
 
 
 def pairwise_distances(A, B, metric):
@@ -78,9 +79,11 @@ def nearest_neighbors(Z, n_neighbors, metric, query=None, query_index=None):
     return distances.topk(n_neighbors, dim=1, largest=False).indices
 
 
-def dataset_neighbors(Z, n_neighbors, metric, block=_DISTANCE_BLOCK):
+def dataset_neighbors(Z, n_neighbors, metric, block_size=_DISTANCE_BLOCK_SIZE):
     """Each row's ``n_neighbors`` nearest other rows of ``Z``, in blocks of query rows
-    (the full distance matrix of a large training set would not fit in memory)."""
+    of at most ``block_size`` distances (the full distance matrix of a large training
+    set would not fit in memory)."""
+    block = max(1, block_size // len(Z))
     return torch.cat(
         [
             nearest_neighbors(
@@ -122,7 +125,6 @@ class NeighborMixNet(NoisyLabelNet):
         self.neighbor_start_ = max(self.neighbor_start, self.warmup_end_)
         self.clean_ = None  # clean posterior per row, from the loss mixture model
         self.recent_losses_ = []  # the last loss_window epochs' normalised losses
-        self.representation_ = None
         self.neighbors_ = None
         self.phase_ = "warmup"
 
@@ -143,13 +145,14 @@ class NeighborMixNet(NoisyLabelNet):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X, y, **kwargs)
         del self.soft_targets_, self.clean_, self.recent_losses_
-        del self.representation_, self.neighbors_
+        del self.neighbors_
 
     # -- the per-epoch pass ------------------------------------------------------------
     @torch.no_grad()
     def epoch_pass(self, update_targets):
         """Clean posterior, soft-target update and representations, from one eval pass."""
-        need_representation = self.phase_ == "neighbors"
+        # Batch-scope neighbours come from each batch's own representation (neighbor_mix).
+        need_representation = self.phase_ == "neighbors" and self.neighbor_scope == "dataset"
         logits, *representation = self.full_pass(self.module_, need_representation)
         n = len(logits)
         self.record_logits(torch.arange(n, device=logits.device), logits)
@@ -158,11 +161,10 @@ class NeighborMixNet(NoisyLabelNet):
         if update_targets:
             m = self.momentum
             self.soft_targets_ = m * self.soft_targets_ + (1 - m) * logits.softmax(dim=1)
-        self.representation_ = representation[0] if representation else None
         self.neighbors_ = None
-        if need_representation and self.neighbor_scope == "dataset":
+        if need_representation:
             k = min(self.n_neighbors, n - 1)
-            self.neighbors_ = dataset_neighbors(self.representation_, k, self.metric)
+            self.neighbors_ = dataset_neighbors(representation[0], k, self.metric)
 
     def clean_posterior(self, logits, labels=None):
         """Each row's probability of being clean: the loss mixture model's posterior.
@@ -205,8 +207,13 @@ class NeighborMixNet(NoisyLabelNet):
             neighbors = self.augment(self.X_train_[group[:, 1:]], self.augment_noise)
             members = torch.cat([X[:, None], neighbors], dim=1)  # (B, K + 1, ...)
         else:
+            # As the authors' code: the batch's representation from the current network,
+            # in its training mode, without gradient. Nothing of size n_samples x d is
+            # kept, and neighbours follow the representation as it evolves.
+            with torch.no_grad():
+                representation = forward_with_representation(self.module_, X)[1]
             k = min(self.n_neighbors, len(index) - 1)
-            local = nearest_neighbors(self.representation_[index], k, self.metric)
+            local = nearest_neighbors(representation, k, self.metric)
             local = torch.cat([torch.arange(len(index), device=X.device)[:, None], local], 1)
             group, members = index[local], X[local]
         weights = self.clean_[group]
@@ -346,6 +353,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         optimizer="adam",
         weight_decay=0.0,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -371,6 +379,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

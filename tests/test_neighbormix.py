@@ -55,14 +55,17 @@ def test_dataset_neighbours_in_blocks_match_a_brute_force_search(metric):
         distances = torch.cdist(Z, Z)
     distances.fill_diagonal_(float("inf"))
     expected = distances.topk(3, dim=1, largest=False).indices
-    torch.testing.assert_close(dataset_neighbors(Z, 3, metric, block=7), expected)
+    torch.testing.assert_close(dataset_neighbors(Z, 3, metric, block_size=7 * 50), expected)
 
 
 def _mixing_state(clean):
-    """A stand-in for the net's state: 3 rows in a line, row 0 nearest row 1."""
+    """A stand-in for the net's state: 3 rows whose network represents them in a line,
+    row 0 nearest row 1."""
+    network = SimpleNamespace(
+        features=lambda X: torch.tensor([[0.0], [1.0], [5.0]]), classifier=lambda Z: Z
+    )
     return SimpleNamespace(
-        neighbor_scope="batch", n_neighbors=1, metric="euclidean",
-        representation_=torch.tensor([[0.0], [1.0], [5.0]]),
+        neighbor_scope="batch", n_neighbors=1, metric="euclidean", module_=network,
         clean_=torch.tensor(clean),
         soft_targets_=torch.eye(3),
     )  # fmt: skip
