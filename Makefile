@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test docs bench bench-quick bench-model-selection speed noise-rate lint clean
+.PHONY: demo demo-results test docs bench bench-quick bench-model-selection speed speed-gpu scale noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,12 @@ docs: $(VENV)/.docs-installed
 # (CSV, tables, plots; 51 minutes on 2 CPU cores in the last full run; the cells added
 # since, DivideMix, LossCorrection, MentorNet, FilterClassifier and cleanlab_hgb, took
 # about 50 more, so expect about two hours), the noise-rate table, the model-selection
-# benchmark (about 75 minutes more), the demo, and README's copies of them.
+# benchmark (about 75 minutes more), the scale benchmark (about 40 minutes more), the
+# demo, and README's copies of them.
 BENCH_JOBS ?= 2
 bench: $(VENV)/.installed
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/scale.py
 	$(PY) benchmarks/run.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
 	$(PY) benchmarks/noise_rate.py
 	$(PY) benchmarks/model_selection.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
@@ -63,6 +65,18 @@ bench-model-selection: $(VENV)/.installed
 
 speed: $(VENV)/.installed
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/readme_tables.py
+
+# On a machine with a CUDA GPU (and a CUDA build of torch): each estimator against the
+# hand-written loop on the GPU, at 50,000 and at 1,000,000 rows (results/speed_cuda*.md).
+speed-gpu: $(VENV)/.installed
+	$(PY) benchmarks/speed.py --device cuda
+	$(PY) benchmarks/speed.py --device cuda --n-samples 1000000 --repeats 3
+
+# Fit time and peak memory at 10^4, 10^5 and 10^6 rows, against the memory bound
+# (results/scale.md; about 40 minutes on 2 CPU cores).
+scale: $(VENV)/.installed
+	$(PY) benchmarks/scale.py
 	$(PY) benchmarks/readme_tables.py
 
 noise-rate: $(VENV)/.installed

@@ -38,13 +38,15 @@ Running it
 ----------
 ``make scale`` (``.venv/bin/python benchmarks/scale.py``) runs every estimator at every
 size (about 40 minutes on 2 CPU cores, most of it at 10^6 rows) and writes
-``benchmarks/results/scale.md`` and ``scale.csv``. Options::
+``benchmarks/results/scale.md``, ``scale.csv`` and README's table, ``scale_summary.md``.
+Options::
 
     --sizes 10000,100000     row counts
     --estimators A,B          a subset (names as in ESTIMATORS)
     --output DIR              where scale.md and scale.csv go
     --data-dir DIR            where the generated data are kept
     --check                   exit with status 1 if any fit exceeds the memory bound
+    --report-only             rewrite the reports from the output's scale.csv
 """
 
 from __future__ import annotations
@@ -281,7 +283,12 @@ def report(rows, command):
     lines += [
         "",
         "Growth: the slope of log(value) against log(n) between consecutive sizes "
-        "(1 = linear, 2 = quadratic).",
+        "(1 = linear, 2 = quadratic). Each time is one fit on a shared 2-core virtual "
+        "machine, whose speed varied several-fold between runs (the hypervisor took up to a "
+        "third of the CPU time); slopes "
+        "below 1 come from that and from fixed per-fit costs, not from a cost that "
+        "grows more slowly than the rows (every epoch passes over every row). The "
+        "memory is exact.",
         "",
         f"| estimator | fit time, {steps} | fit peak memory, same steps |",
         "|---|---|---|",
@@ -294,6 +301,49 @@ def report(rows, command):
     return "\n".join(lines) + "\n"
 
 
+def summary(rows):
+    """README's table: fit time per size, the fit's peak memory at the largest size
+    against the bound, and the growth of the fit time over the last step."""
+    sizes = sorted({row["n_samples"] for row in rows})
+    largest = sizes[-1]
+    by_key = {(row["estimator"], row["n_samples"]): row for row in rows}
+    time_slopes = growth(rows, "fit_s")
+    lines = [
+        "| estimator | " + " | ".join(f"fit, {n:,} rows (s)" for n in sizes)
+        + f" | time growth | peak / bound at {largest:,} rows (MiB) |",
+        "|---|" + "---:|" * len(sizes) + "---:|---|",
+    ]
+    for name in [n for n in ESTIMATORS if any(r["estimator"] == n for r in rows)]:
+        cells = []
+        for n in sizes:
+            row = by_key.get((name, n))
+            ok = row is not None and row["status"] == "ok"
+            cells.append(f"{float(row['fit_s']):.1f}" if ok else ("error" if row else "–"))
+        slope = f"n^{time_slopes[name][-1]:.2f}" if time_slopes[name] else ""
+        top = by_key.get((name, largest))
+        if top is not None and top["status"] == "ok":
+            within = "within" if str(top["within_bound"]) == "True" else "**over**"
+            memory = f"{top['fit_peak_mb']} / {top['bound_mb']}: {within}"
+        else:
+            memory = f"not run at {largest:,} rows"
+        lines.append(f"| `{name}` | {' | '.join(cells)} | {slope} | {memory} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(rows, output, command):
+    (output / "scale.md").write_text(report(rows, command))
+    (output / "scale_summary.md").write_text(summary(rows))
+
+
+def read_rows(path):
+    """The rows of a scale.csv, typed as :func:`measure` returns them."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["n_samples"] = int(row["n_samples"])
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default=",".join(str(n) for n in DEFAULT_SIZES))
@@ -301,11 +351,21 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=HERE / "results")
     parser.add_argument("--data-dir", type=Path, default=HERE / "output" / "scale_data")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite scale.md and scale_summary.md from the output's scale.csv",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("ESTIMATOR", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         print(json.dumps(measure(args.worker[0], int(args.worker[1]), args.data_dir)))
+        return 0
+    if args.report_only:
+        # The measuring command, as the existing report gives it.
+        previous = (args.output / "scale.md").read_text().split("```")[1].strip()
+        write_reports(read_rows(args.output / "scale.csv"), args.output, previous)
         return 0
     names = [name for name in args.estimators.split(",") if name]
     unknown = sorted(set(names) - set(ESTIMATORS))
@@ -326,7 +386,7 @@ def main(argv=None):
         writer.writeheader()
         writer.writerows(rows)
     command = shlex.join([".venv/bin/python", "benchmarks/scale.py", *(argv or sys.argv[1:])])
-    (args.output / "scale.md").write_text(report(rows, command))
+    write_reports(rows, args.output, command)
     failed = [r for r in rows if r["status"] != "ok" or not r["within_bound"]]
     return 1 if args.check and failed else 0
 

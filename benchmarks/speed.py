@@ -11,7 +11,8 @@ n_classes=10, random_state=0)``, standardised, float32, with 40% symmetric label
 (``make_label_noise(y, "symmetric", 0.4, random_state=0)``).
 
 Estimators: ``RobustLossClassifier("ce")``, ``CoTeachingClassifier()``,
-``DualEMClassifier()``, ``NeighborMixClassifier()`` and ``DivideMixClassifier()`` with
+``DualEMClassifier()``, ``NeighborMixClassifier()``, ``DivideMixClassifier()``,
+``LossCorrectionClassifier()`` and ``MentorNetClassifier()`` with
 their default module, batch
 size, learning rate and optimizer (read from ``get_params()``), ``max_epochs`` and
 ``device`` from the command line, ``random_state=0``. Their time is
@@ -41,13 +42,16 @@ Running it
 ----------
 ``make speed`` (that is, ``.venv/bin/python benchmarks/speed.py``) runs the full
 measurement and writes the table, with the command and the date, to
-``benchmarks/results/speed.md``. Options::
+``benchmarks/results/speed.md`` (on the CPU; ``speed_cuda.md`` on a GPU, with the GPU's
+name, and ``speed_cuda_n1000000.md`` and so on at other sizes). ``make speed-gpu``
+runs it on CUDA at 50,000 and at 1,000,000 rows. Options::
 
-    --max-epochs N   epochs per fit (default 5)
-    --n-samples N    rows of the data set (default 50000; smaller for a quick run)
-    --repeats N      timed pairs of runs per measurement (default 5)
-    --device D       "auto" (CUDA when available), "cpu", "cuda", ... (default "auto")
-    --check          exit with status 1 if any ratio exceeds 1.25
+    --max-epochs N    epochs per fit (default 5)
+    --n-samples N     rows of the data set (default 50000; smaller for a quick run)
+    --repeats N       timed pairs of runs per measurement (default 5)
+    --device D        "auto" (CUDA when available), "cpu", "cuda", ... (default "auto")
+    --estimators A,B  a subset, named as in the table (plain cross-entropy always runs)
+    --check           exit with status 1 if any estimator misses its target
 
 A quick smoke run: ``.venv/bin/python benchmarks/speed.py --n-samples 5000
 --max-epochs 2 --repeats 1``.
@@ -74,6 +78,8 @@ from sknoisy import (
     CoTeachingClassifier,
     DivideMixClassifier,
     DualEMClassifier,
+    LossCorrectionClassifier,
+    MentorNetClassifier,
     NeighborMixClassifier,
     RobustLossClassifier,
     make_label_noise,
@@ -92,7 +98,17 @@ TARGET_VS_CE = {
 }
 N_FEATURES = 64
 N_CLASSES = 10
-RESULTS_FILE = Path(__file__).resolve().parent / "results" / "speed.md"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_N_SAMPLES = 50000
+
+
+def results_file(device, n_samples):
+    """``speed.md`` for the CPU at the default size; ``speed_cuda.md``,
+    ``speed_cuda_n1000000.md``, ... otherwise, so that runs never overwrite each other."""
+    suffix = "" if device.type == "cpu" else f"_{device.type}"
+    if n_samples != DEFAULT_N_SAMPLES:
+        suffix += f"_n{n_samples}"
+    return RESULTS_DIR / f"speed{suffix}.md"
 
 
 def make_data(n_samples):
@@ -286,10 +302,10 @@ def command_line():
     return shlex.join([os.path.relpath(sys.executable), *sys.argv])
 
 
-def write_results(report, command):
+def write_results(report, command, path):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE.write_text(
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
         "# Fit time vs. a hand-written PyTorch loop\n\n"
         f"Measured {date} with `benchmarks/speed.py`:\n\n"
         f"```\n{command}\n```\n\n" + report
@@ -302,7 +318,10 @@ def parse_args(argv=None):
     )
     parser.add_argument("--max-epochs", type=int, default=5, help="epochs per fit (default 5)")
     parser.add_argument(
-        "--n-samples", type=int, default=50000, help="rows of the data set (default 50000)"
+        "--n-samples",
+        type=int,
+        default=DEFAULT_N_SAMPLES,
+        help=f"rows of the data set (default {DEFAULT_N_SAMPLES})",
     )
     parser.add_argument(
         "--repeats",
@@ -311,6 +330,11 @@ def parse_args(argv=None):
         help="timed (fit, reference) pairs per measurement (default 5)",
     )
     parser.add_argument("--device", default="auto", help='torch device or "auto" (default)')
+    parser.add_argument(
+        "--estimators",
+        default="",
+        help='a comma-separated subset, named as in the table (e.g. "DualEMClassifier()")',
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -334,13 +358,23 @@ def main(argv=None):
         ("DualEMClassifier()", DualEMClassifier(**common)),
         ("NeighborMixClassifier()", NeighborMixClassifier(**common)),
         ("DivideMixClassifier()", DivideMixClassifier(**common)),
+        ("LossCorrectionClassifier()", LossCorrectionClassifier(**common)),
+        ("MentorNetClassifier()", MentorNetClassifier(**common)),
     ]
+    if args.estimators:
+        wanted = set(args.estimators.split(","))
+        unknown = wanted - {name for name, _ in estimators}
+        if unknown:
+            raise SystemExit(f"unknown --estimators {sorted(unknown)}")
+        # Plain cross-entropy always runs first: the other targets are relative to it.
+        estimators = [e for i, e in enumerate(estimators) if i == 0 or e[0] in wanted]
     rows = [measure(name, est, X, y, device, args.repeats) for name, est in estimators]
 
     report = render(rows, args, device, len(X))
     print(report, end="")
-    write_results(report, command_line())
-    print(f"\nwritten to {os.path.relpath(RESULTS_FILE)}", file=sys.stderr)
+    path = results_file(device, len(X))
+    write_results(report, command_line(), path)
+    print(f"\nwritten to {os.path.relpath(path)}", file=sys.stderr)
 
     slow = [row["estimator"] for row in rows if not within_target(row, rows[0]["fit_s"])]
     if args.check and slow:

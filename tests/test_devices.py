@@ -16,25 +16,10 @@ import torch
 from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
 
-from sknoisy import (
-    CoTeachingClassifier,
-    DivideMixClassifier,
-    DualEMClassifier,
-    LossCorrectionClassifier,
-    MentorNetClassifier,
-    NeighborMixClassifier,
-    RobustLossClassifier,
-)
+from test_estimators import ESTIMATORS
 
-ESTIMATORS = [
-    RobustLossClassifier,
-    CoTeachingClassifier,
-    DualEMClassifier,
-    NeighborMixClassifier,
-    DivideMixClassifier,
-    LossCorrectionClassifier,
-    MentorNetClassifier,
-]
+from sknoisy import DualEMClassifier, MentorNetClassifier, RobustLossClassifier
+
 FAST = dict(max_epochs=4, hidden_layer_sizes=(32,), random_state=0)
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

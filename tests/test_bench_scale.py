@@ -1,0 +1,59 @@
+"""Smoke test of the scale benchmark, benchmarks/scale.py."""
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import scale  # noqa: E402  (benchmarks/scale.py)
+
+import sknoisy  # noqa: E402
+
+
+def test_every_exported_estimator_is_measured():
+    measured = {name.split("(")[0] for name in scale.ESTIMATORS}
+    assert measured == {name for name in sknoisy.__all__ if name.endswith("Classifier")}
+
+
+def test_generated_data_are_float32_with_the_noise_rate():
+    X, y = scale.make_data(5000)
+    assert X.dtype == np.float32 and X.shape == (5000, scale.N_FEATURES)
+    assert set(np.unique(y)) == set(range(scale.N_CLASSES))
+    X_again, y_again = scale.make_data(5000)  # the same data every time
+    np.testing.assert_array_equal(X, X_again)
+    np.testing.assert_array_equal(y, y_again)
+
+
+def test_a_short_run_measures_in_subprocesses_and_writes_the_reports(tmp_path):
+    names = "RobustLossClassifier,FilterClassifier(RobustLossClassifier)"
+    argv = ["--sizes", "600,1200", "--estimators", names, "--output", str(tmp_path),
+            "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    assert scale.main(argv) == 0
+    with (tmp_path / "scale.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["estimator"], r["n_samples"]) for r in rows] == [
+        (name, n) for n in ("600", "1200") for name in names.split(",")
+    ]
+    for row in rows:
+        assert row["status"] == "ok", row["error"]
+        # The peak includes the data, which the process loaded after its baseline.
+        assert float(row["fit_peak_mb"]) >= float(row["data_mb"]) > 0
+        assert float(row["fit_s"]) > 0
+    report = (tmp_path / "scale.md").read_text()
+    assert "| `RobustLossClassifier` | 1,200 |" in report
+    assert "600→1,200" in report
+    summary = (tmp_path / "scale_summary.md").read_text()
+    assert "| `FilterClassifier(RobustLossClassifier)` |" in summary
+    # The reports can be rewritten from the CSV alone.
+    (tmp_path / "scale_summary.md").unlink()
+    assert scale.main(["--report-only", "--output", str(tmp_path)]) == 0
+    assert (tmp_path / "scale_summary.md").read_text() == summary
+
+
+def test_a_failing_fit_becomes_an_error_row(tmp_path):
+    row = scale.run_in_subprocess("NoSuchClassifier", 600, tmp_path)
+    assert row["status"] == "error" and "NoSuchClassifier" in row["error"]
