@@ -1,0 +1,165 @@
+"""Reliability (issue 9, in part): persistence, determinism across processes and
+parallel searches, and memory over repeated fits."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+from test_estimators import ESTIMATORS
+
+import sknoisy
+from sknoisy import CoTeachingClassifier, FilterClassifier
+
+FAST = dict(max_epochs=4, hidden_layer_sizes=(16,), random_state=0)
+ALL = [*ESTIMATORS, FilterClassifier]
+
+
+def _make(Estimator):
+    if Estimator is FilterClassifier:
+        return FilterClassifier(sknoisy.RobustLossClassifier(**FAST), cv=3, random_state=0)
+    return Estimator(**FAST)
+
+
+@pytest.fixture(scope="module")
+def small():
+    X, y = make_classification(
+        n_samples=300, n_features=10, n_informative=6, n_classes=3, random_state=0
+    )
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("Estimator", ALL)
+def test_joblib_round_trip(Estimator, small, tmp_path):
+    X, y = small
+    clf = _make(Estimator).fit(X, y)
+    joblib.dump(clf, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(restored.label_quality_, clf.label_quality_)
+    np.testing.assert_array_equal(restored.label_issues_, clf.label_issues_)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_networks_unpickle_with_torch_weights_only(Estimator, small):
+    """skorch loads a net's modules and optimizers with torch.load(weights_only=True)
+    unless ``torch_load_kwargs`` says otherwise; sknoisy never does."""
+    X, y = small
+    net = _make(Estimator).fit(X, y).net_
+    assert net.torch_load_kwargs is None  # skorch's default: {"weights_only": True}
+
+
+def test_sknoisy_never_calls_torch_load_itself():
+    """Every torch loading goes through skorch's weights-only unpickler (above)."""
+    package = os.path.dirname(sknoisy.__file__)
+    for name in os.listdir(package):
+        if name.endswith(".py"):
+            with open(os.path.join(package, name)) as f:
+                assert "torch.load(" not in f.read(), name
+
+
+_FIT_ALL = textwrap.dedent(
+    """
+    import sys, warnings
+    import numpy as np, torch
+    from sklearn.datasets import make_classification
+    import sknoisy
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    X, y = make_classification(n_samples=300, n_features=10, n_informative=6,
+                               n_classes=3, random_state=0)
+    X = X.astype(np.float32)
+    results = {}
+    for name in sys.argv[2].split(","):
+        est = getattr(sknoisy, name)(max_epochs=4, hidden_layer_sizes=(16,), random_state=0)
+        est.fit(X, y)
+        results[name + ".proba"] = est.predict_proba(X)
+        results[name + ".quality"] = est.label_quality_
+    np.savez(sys.argv[1], **results)
+    """
+)
+
+
+def test_same_random_state_gives_identical_results_in_two_processes(tmp_path):
+    """Bit for bit on the CPU: nothing depends on the process (hash seeds, global RNG
+    state, allocation addresses)."""
+    names = ",".join(Estimator.__name__ for Estimator in ESTIMATORS)
+    for run, hash_seed in [("a", "1"), ("b", "2")]:
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed, CUDA_VISIBLE_DEVICES="")
+        subprocess.run([sys.executable, "-c", _FIT_ALL, str(tmp_path / run), names],
+                       check=True, env=env)  # fmt: skip
+    first, second = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    assert sorted(first) == sorted(second) and len(first) == 2 * len(ESTIMATORS)
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+
+
+def test_parallel_search_matches_a_sequential_one(small):
+    X, y = small
+    grid = {"forget_rate": [0.1, 0.3, 0.5]}
+    # Loky's workers run torch with one thread each; the sequential search does too,
+    # since a different thread count changes the order of floating-point sums.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sequential = GridSearchCV(CoTeachingClassifier(**FAST), grid, cv=3, n_jobs=1)
+        sequential.fit(X, y)
+    finally:
+        torch.set_num_threads(threads)
+    parallel = GridSearchCV(CoTeachingClassifier(**FAST), grid, cv=3, n_jobs=2).fit(X, y)
+    for key in ("mean_test_score", "split0_test_score", "split2_test_score"):
+        np.testing.assert_array_equal(parallel.cv_results_[key], sequential.cv_results_[key])
+    assert parallel.best_params_ == sequential.best_params_
+
+
+_REPEATED_FITS = textwrap.dedent(
+    """
+    import gc, sys, warnings
+    from pathlib import Path
+    import numpy as np
+    from sklearn.datasets import make_classification
+    import sknoisy
+    warnings.simplefilter("ignore")
+
+    def rss_mb():
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+
+    # 400 KB of features: a fit that left its training data behind would add 40 MB.
+    X, y = make_classification(n_samples=2500, n_features=40, n_informative=8,
+                               n_classes=4, random_state=0)
+    X = X.astype(np.float32)
+    for name in sys.argv[1].split(","):
+        Estimator = getattr(sknoisy, name)
+        def fit(seed):
+            clf = Estimator(max_epochs=2, batch_size=2500, hidden_layer_sizes=(16,),
+                            random_state=seed)
+            clf.fit(X, y).predict_proba(X)
+        for seed in range(5):  # allocator and library start-up
+            fit(seed)
+        gc.collect()
+        before = rss_mb()
+        for seed in range(100):
+            fit(seed)
+        gc.collect()
+        print(name, rss_mb() - before)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_hundred_fits_do_not_grow_memory():
+    names = ",".join(Estimator.__name__ for Estimator in ESTIMATORS)
+    done = subprocess.run([sys.executable, "-c", _REPEATED_FITS, names], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    growth = dict(line.split() for line in done.stdout.strip().splitlines())
+    assert set(growth) == set(names.split(","))
+    for name, megabytes in growth.items():
+        assert float(megabytes) < 20, f"{name}: memory grew by {megabytes} MB over 100 fits"
