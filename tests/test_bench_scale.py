@@ -28,8 +28,15 @@ def test_generated_data_are_float32_with_the_noise_rate():
     np.testing.assert_array_equal(y, y_again)
 
 
+def test_the_filter_entries_wrap_the_stated_estimators():
+    around_network = scale.make_estimator("FilterClassifier(RobustLossClassifier)")
+    assert isinstance(around_network.estimator, sknoisy.RobustLossClassifier)
+    assert around_network.estimator.max_epochs == scale.MAX_EPOCHS
+    assert scale.make_estimator("FilterClassifier(HGB)").estimator is None  # its default
+
+
 def test_a_short_run_measures_in_subprocesses_and_writes_the_reports(tmp_path):
-    names = "RobustLossClassifier,FilterClassifier(RobustLossClassifier)"
+    names = "RobustLossClassifier"
     argv = ["--sizes", "600,1200", "--estimators", names, "--output", str(tmp_path),
             "--data-dir", str(tmp_path / "data")]  # fmt: skip
     assert scale.main(argv) == 0
@@ -47,7 +54,7 @@ def test_a_short_run_measures_in_subprocesses_and_writes_the_reports(tmp_path):
     assert "| `RobustLossClassifier` | 1,200 |" in report
     assert "600→1,200" in report
     summary = (tmp_path / "scale_summary.md").read_text()
-    assert "| `FilterClassifier(RobustLossClassifier)` |" in summary
+    assert "| `RobustLossClassifier` |" in summary and "peak / bound at 1,200 rows" in summary
     # The reports can be rewritten from the CSV alone.
     (tmp_path / "scale_summary.md").unlink()
     assert scale.main(["--report-only", "--output", str(tmp_path)]) == 0
