@@ -38,6 +38,7 @@ sknoisy.losses     robust per-sample losses as torch modules
 sknoisy.selection  schedules, small-loss selection, the loss mixture model, mixup,
                    augmentation of feature vectors
 sknoisy.modules    the default MLP and access to a network's penultimate representation
+sknoisy.callbacks  a training checkpoint that an interrupted fit resumes from
 """
 
 from .correction import LossCorrectionClassifier

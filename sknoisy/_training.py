@@ -304,6 +304,13 @@ class NoisyLabelNet(NeuralNet):
         return outputs
 
     # -- training ---------------------------------------------------------------------
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # A fit resumed from a checkpoint (sknoisy.callbacks.TrainingCheckpoint) starts with
+        # the completed epochs in its history and runs the remaining ones.
+        if epochs is None:
+            epochs = self.max_epochs - len(self.history)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
     def augment(self, X, noise=0.0, mask=0.0):
         """A random view of a batch: :func:`~sknoisy.selection.augment` with the training
         data's feature means and standard deviations."""

@@ -15,7 +15,6 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
-
 from test_estimators import ESTIMATORS
 
 from sknoisy import DualEMClassifier, MentorNetClassifier, RobustLossClassifier

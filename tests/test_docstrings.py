@@ -24,6 +24,7 @@ PUBLIC_MODULES = [
     "sknoisy.selection",
     "sknoisy.modules",
     "sknoisy.model_selection",
+    "sknoisy.callbacks",
 ]
 
 # The numpydoc checks that fail the test:

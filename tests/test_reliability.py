@@ -1,6 +1,7 @@
 """Reliability (issue 9, in part): persistence, determinism across processes and
 parallel searches, and memory over repeated fits."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -55,13 +56,22 @@ def test_networks_unpickle_with_torch_weights_only(Estimator, small):
     assert net.torch_load_kwargs is None  # skorch's default: {"weights_only": True}
 
 
-def test_sknoisy_never_calls_torch_load_itself():
-    """Every torch loading goes through skorch's weights-only unpickler (above)."""
+def test_sknoisy_loads_torch_files_only_with_weights_only():
+    """Every torch.load in the package passes weights_only=True (the checkpoints of
+    sknoisy.callbacks); pickled estimators go through skorch's weights-only loader."""
     package = os.path.dirname(sknoisy.__file__)
+    calls = 0
     for name in os.listdir(package):
-        if name.endswith(".py"):
-            with open(os.path.join(package, name)) as f:
-                assert "torch.load(" not in f.read(), name
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(package, name)) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load":
+                calls += 1
+                keywords = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                assert keywords.get("weights_only") == "True", f"{name}:{node.lineno}"
+    assert calls >= 1  # the checkpoint's loader is found, so the scan works
 
 
 _FIT_ALL = textwrap.dedent(
