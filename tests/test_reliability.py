@@ -175,3 +175,42 @@ def test_a_hundred_fits_do_not_grow_memory():
                           capture_output=True, text=True)  # fmt: skip
     growth = float(done.stdout.strip().splitlines()[-1])
     assert growth < 20, f"memory grew by {growth:.1f} MB over 100 fits"
+
+
+@pytest.fixture(scope="module")
+def customers():
+    """A new user's table: numbers, a pandas categorical column, string labels (30% of
+    them flipped)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({
+        "age": rng.normal(40, 10, n),
+        "income": rng.lognormal(10, 1, n),
+        "city": pd.Categorical(rng.choice(["paris", "lyon", "nice"], n)),
+        "visits": rng.integers(0, 20, n),
+    })  # fmt: skip
+    score = (frame.age - 40) / 10 + 1.5 * (frame.city == "paris") + np.log(frame.income) - 10
+    y = np.where(score > 0.8, "churn", np.where(score > -0.5, "stay", "upgrade"))
+    return frame, y, sknoisy.make_label_noise(y, "symmetric", 0.3, random_state=0)
+
+
+@pytest.mark.parametrize("Estimator", ALL)
+def test_dataframe_with_a_categorical_column_in_a_pipeline(Estimator, customers):
+    """As a new user would: default parameters, behind a ColumnTransformer."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame, y, y_noisy = customers
+    preprocess = ColumnTransformer([
+        ("numbers", StandardScaler(), ["age", "income", "visits"]),
+        ("city", OneHotEncoder(), ["city"]),
+    ])  # fmt: skip
+    pipeline = make_pipeline(preprocess, Estimator(random_state=0)).fit(frame, y_noisy)
+    predicted = pipeline.predict(frame)
+    assert set(predicted) <= {"churn", "stay", "upgrade"}
+    assert pipeline.predict_proba(frame).shape == (len(frame), 3)
+    assert pipeline[-1].label_quality_.shape == pipeline[-1].label_issues_.shape == y.shape
+    majority = max(np.mean(y == label) for label in np.unique(y))
+    assert pipeline.score(frame, y) > majority  # learnt something from the noisy labels
