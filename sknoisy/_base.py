@@ -20,7 +20,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import BatchScoring, EpochScoring
 
-from ._training import PRECISIONS, NoisyLabelNet, TensorBatchIterator, TensorDataset
+from ._training import (
+    PRECISIONS,
+    NoisyLabelNet,
+    NonFiniteError,
+    TensorBatchIterator,
+    TensorDataset,
+)
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
 from .selection import resolve_epochs
@@ -466,7 +472,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             )
         proba = self.net_.predict_proba(X).astype(np.float64)
         if not np.all(np.isfinite(proba)):
-            raise FloatingPointError("the network produced non-finite probabilities")
+            raise NonFiniteError("the network produced non-finite probabilities")
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

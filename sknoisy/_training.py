@@ -21,7 +21,7 @@ from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
 from .selection import AUTO_WARMUP_FRACTION, augment, auto_warmup_epochs
 
-__all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet"]
+__all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError"]
 
 # Rows per forward pass when a method scores the whole training set.
 _FULL_PASS_BATCH = 4096
@@ -35,6 +35,14 @@ def _output_to_float32(module, inputs, output):
     if isinstance(output, torch.Tensor) and output.is_floating_point():
         return output.float()
     return None
+
+
+class NonFiniteError(ValueError, FloatingPointError):
+    """Training or prediction produced NaN or infinity.
+
+    A ``ValueError``, as scikit-learn's MLP raises for the same (the usual causes are
+    the inputs' scale and the learning rate), and a ``FloatingPointError``.
+    """
 
 
 class TensorDataset(Dataset):
@@ -234,7 +242,7 @@ class NoisyLabelNet(NeuralNet):
         )
 
     def raise_non_finite(self):
-        raise FloatingPointError(
+        raise NonFiniteError(
             f"the training loss became non-finite at epoch {len(self.history)}; lower "
             "lr, scale the features (e.g. StandardScaler) or check the module"
         )
@@ -246,10 +254,20 @@ class NoisyLabelNet(NeuralNet):
             raise KeyboardInterrupt("training stopped before its first epoch ended; not fitted")
         for module in self.networks():
             if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
-                raise FloatingPointError(
+                raise NonFiniteError(
                     "the network's weights became non-finite during training; lower lr or "
                     "scale the features (e.g. StandardScaler)"
                 )
+            # Finite weights can still be large enough for the outputs to overflow (the
+            # per-epoch checks see the outputs before each step): such a network fails
+            # here rather than in predict.
+            try:
+                self.full_pass(module)
+            except NonFiniteError:
+                raise NonFiniteError(
+                    "the trained network's outputs on the training data are non-finite; "
+                    "lower lr or scale the features (e.g. StandardScaler)"
+                ) from None
         del self.history[self.n_recorded_epochs_:]  # an epoch cut short by Ctrl-C
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.

@@ -130,10 +130,13 @@ class DualEMNet(NoisyLabelNet):
         p_given = proba.gather(1, y[:, None]).squeeze(1)
         clean = gamma * p_given
         corrupted = (1.0 - gamma) * self.corruption_density(aux, proba)
-        w = clean / (clean + corrupted)
+        # Both densities can underflow to 0 (a saturated network with gamma = 1, i.e.
+        # noise_rate=0): such a row has no evidence of being clean.
+        evidence = (clean + corrupted).clamp_min(torch.finfo(clean.dtype).tiny)
+        w = clean / evidence
         m = self.cleanness_momentum
         self.cleanness_ = w if self.cleanness_ is None else m * self.cleanness_ + (1 - m) * w
-        log_likelihood = torch.log(clean + corrupted).mean()
+        log_likelihood = torch.log(evidence).mean()
         penalty = self.regulariser(proba.clamp_min(1e-12).log()).mean()
         self.objective_ = float(log_likelihood - self.beta_ * penalty)
         # Assignment of each row to the clean or the corrupted component.

@@ -144,7 +144,7 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _final_template(self):
         if self.estimator is None:
             return HistGradientBoostingClassifier(random_state=self.random_state)
-        return self.estimator
+        return _check_classifier(self.estimator, "estimator")
 
     def _detector_list(self):
         if self.detectors is None:
@@ -152,8 +152,8 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if isinstance(self.detectors, (list, tuple)):
             if not self.detectors:
                 raise ValueError("detectors must not be an empty list")
-            return list(self.detectors)
-        return [self.detectors]
+            return [_check_classifier(d, "detectors") for d in self.detectors]
+        return [_check_classifier(self.detectors, "detectors")]
 
     def _folds(self, y):
         if not isinstance(self.cv, numbers.Integral):
@@ -165,7 +165,15 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
         # A class of one row cannot be stratified; that row is scored by models that
         # never saw its class, so it is flagged (a single example is suspicious).
-        return KFold(min(self.cv, len(y)), shuffle=True, random_state=self.random_state)
+        folds = KFold(min(self.cv, len(y)), shuffle=True, random_state=self.random_state)
+        splits = list(folds.split(y))
+        if any(len(np.unique(y[train])) < 2 for train, _ in splits):
+            raise ValueError(
+                f"cross-validation with {len(splits)} folds over {len(y)} rows leaves a fold "
+                "whose training rows hold a single class, which no classifier can learn "
+                "from; give more rows per class"
+            )
+        return splits
 
     def fit(self, X, y, sample_weight=None):
         """Score the labels, clean the data and refit ``estimator``.
@@ -269,6 +277,18 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = template.__sklearn_tags__().input_tags.sparse
         tags.input_tags.allow_nan = template.__sklearn_tags__().input_tags.allow_nan
         return tags
+
+
+def _check_classifier(estimator, name):
+    """``estimator`` if it is a scikit-learn estimator instance that can fit and predict."""
+    if isinstance(estimator, type) or not all(
+        hasattr(estimator, method) for method in ("fit", "predict", "get_params")
+    ):
+        raise TypeError(
+            f"{name} must be a scikit-learn classifier instance (with fit, predict and "
+            f"get_params), got {estimator!r}"
+        )
+    return estimator
 
 
 def _scores_labels(detector):

@@ -26,6 +26,8 @@ import numpy as np
 from scipy.stats import truncnorm
 from sklearn.utils import check_array, check_random_state
 
+from .quality import _real_array
+
 __all__ = [
     "KINDS",
     "make_label_noise",
@@ -75,7 +77,7 @@ def _check_n_classes(n_classes):
 
 def _check_stochastic(matrix, axis, name):
     """Validate a square, non-negative matrix whose rows (axis=1) or columns (axis=0) sum to 1."""
-    matrix = np.asarray(matrix, dtype=float)
+    matrix = _real_array(matrix, name)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"{name} must be a square 2-D matrix, got shape {matrix.shape}")
     if not np.all(np.isfinite(matrix)) or np.any(matrix < 0):
@@ -369,6 +371,7 @@ def transition_matrix(y_true, y_noisy, classes=None):
             f"y_true and y_noisy must be 1-D and of the same length, "
             f"got shapes {y_true.shape} and {y_noisy.shape}"
         )
+    classes_given = classes
     if classes is None:
         classes = np.unique(np.concatenate([y_true, y_noisy]))
     else:
@@ -376,6 +379,9 @@ def transition_matrix(y_true, y_noisy, classes=None):
         if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
             raise ValueError("classes must be a 1-D sequence of distinct labels")
     K = len(classes)
+    if K == 0:
+        empty = "y_true and y_noisy are empty" if classes_given is None else "classes is empty"
+        raise ValueError(f"no classes to build the matrix over: {empty}")
     t = _encode(y_true, classes, "labels of y_true")
     z = _encode(y_noisy, classes, "labels of y_noisy")
     counts = np.bincount(t * K + z, minlength=K * K).reshape(K, K).astype(float)

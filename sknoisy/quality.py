@@ -69,12 +69,21 @@ _THRESHOLD_SLACK = 1e-9
 # --------------------------------------------------------------------------- #
 # Validation helpers
 # --------------------------------------------------------------------------- #
+def _real_array(values, name):
+    """``values`` as a float array; ``ValueError`` naming ``name`` for anything that is
+    not real numbers (strings, complex numbers, ragged lists)."""
+    try:
+        array = np.asarray(values)
+        if np.iscomplexobj(array):
+            raise ValueError("complex numbers are not supported")
+        return array.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array of real values; got {exc}") from exc
+
+
 def _check_pred_probs(pred_probs):
     """Return ``pred_probs`` as a 2-D float array, or raise ``ValueError``."""
-    try:
-        p = np.asarray(pred_probs, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"pred_probs must be a numeric array; got {exc}") from exc
+    p = _real_array(pred_probs, "pred_probs")
     if p.ndim != 2:
         raise ValueError(
             f"pred_probs must be 2-D with shape (n_samples, n_classes); got ndim={p.ndim}"
@@ -121,10 +130,7 @@ def _check_labels(labels, pred_probs):
 
 def _check_label_quality(label_quality):
     """Return ``label_quality`` as a 1-D float array of finite values in [0, 1]."""
-    try:
-        q = np.asarray(label_quality, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"label_quality must be a numeric array; got {exc}") from exc
+    q = _real_array(label_quality, "label_quality")
     if q.ndim != 1:
         raise ValueError(f"label_quality must be 1-D; got ndim={q.ndim}")
     if not np.all(np.isfinite(q)):
@@ -400,6 +406,8 @@ def estimate_transition_matrix(labels, pred_probs, *, method="anchor", percentil
     if method not in TRANSITION_METHODS:
         raise ValueError(f"method must be one of {list(TRANSITION_METHODS)}, got {method!r}")
     k = p.shape[1]
+    if len(y) == 0:
+        raise ValueError("estimating a transition matrix needs at least one row of pred_probs")
     if method == "confident_joint":
         counts = confident_joint(y, p).T
         totals = counts.sum(axis=1, keepdims=True)

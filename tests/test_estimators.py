@@ -225,6 +225,34 @@ def test_non_finite_loss_names_the_epoch(Estimator, small):
         Estimator(module=_PoisonAfter, **{**FAST, "max_epochs": 20}).fit(X, y)
 
 
+def test_non_finite_training_is_a_value_error(small):
+    # As scikit-learn's MLP: the usual causes are the data's scale and the learning rate.
+    X, y = small
+    with pytest.raises(ValueError, match="non-finite at epoch 10"):
+        RobustLossClassifier(module=_PoisonAfter, **{**FAST, "max_epochs": 20}).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [RobustLossClassifier, CoTeachingClassifier])
+def test_fit_fails_when_the_trained_network_overflows_on_its_training_data(Estimator):
+    # Finite weights, but outputs on 1e30-sized features overflow: found by the fuzz
+    # test, where such a fit succeeded and predict_proba then raised.
+    X, y = [[1e30], [-2e30]], [0, 1]
+    clf = Estimator(hidden_layer_sizes=(4,), max_epochs=1, optimizer="sgd", random_state=0)
+    with pytest.raises(ValueError, match="outputs on the training data are non-finite"):
+        clf.fit(X, y)
+
+
+def test_dualem_fits_unscaled_data_whose_densities_underflow():
+    # A saturated main network (p of the given label 0) and an auxiliary network sure of
+    # the given label (corruption density 0) made the cleanness 0/0 (fuzz test).
+    X = np.random.default_rng(0).normal(size=(20, 2)) * 1000
+    y = np.arange(20) % 2
+    for selection in ["sample", "threshold", "topk"]:
+        clf = DualEMClassifier(hidden_layer_sizes=(4,), max_epochs=3, batch_size=8,
+                               selection=selection, random_state=0).fit(X, y)  # fmt: skip
+        assert np.all(np.isfinite(clf.label_quality_))
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_same_seed_same_predictions_and_global_rng_untouched(Estimator, small):
     X, y = small

@@ -93,3 +93,19 @@ def test_bad_parameters_are_named(params, message, blobs_40):
     X_train, _, _, y_noisy, _ = blobs_40
     with pytest.raises(ValueError, match=message):
         FilterClassifier(LogisticRegression(), **params).fit(X_train, y_noisy)
+
+
+@pytest.mark.parametrize("estimator", ["logistic", LogisticRegression, 3])
+def test_estimator_that_is_not_a_classifier_instance_is_a_type_error(estimator, blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    with pytest.raises(TypeError, match="estimator must be a scikit-learn classifier"):
+        FilterClassifier(estimator).fit(X_train, y_noisy)
+    with pytest.raises(TypeError, match="detectors must be a scikit-learn classifier"):
+        FilterClassifier(LogisticRegression(), detectors=[estimator]).fit(X_train, y_noisy)
+
+
+def test_folds_that_train_on_one_class_are_refused():
+    # Two classes, one of them a single row: the fold holding it out trains on one class.
+    X, y = np.arange(5.0)[:, None], [0, 1, 1, 1, 1]
+    with pytest.raises(ValueError, match="training rows hold a single class"):
+        FilterClassifier(random_state=0).fit(X, y)

@@ -336,3 +336,10 @@ BAD_T = np.array([[0.5, 0.6], [0.5, 0.4]])  # columns sum to 1, rows do not
 def test_value_errors_name_the_problem(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_transition_matrix_without_classes_is_an_error():
+    with pytest.raises(ValueError, match="classes is empty"):
+        transition_matrix([0, 0], [0, 0], classes=[])
+    with pytest.raises(ValueError, match="y_true and y_noisy are empty"):
+        transition_matrix([], [])

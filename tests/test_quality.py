@@ -13,6 +13,7 @@ from sknoisy.quality import (
     LABEL_QUALITY_METHODS,
     confident_joint,
     estimate_noise_rate,
+    estimate_transition_matrix,
     find_label_issues,
     label_quality_scores,
     prune_by_noise_rate,
@@ -469,3 +470,16 @@ def test_find_label_issues_bad_threshold(bad):
 def test_bad_label_quality(func, q, match):
     with pytest.raises(ValueError, match=match):
         func(q)
+
+
+def test_complex_inputs_are_refused_not_cast():
+    with pytest.raises(ValueError, match="pred_probs must be a numeric array of real values"):
+        label_quality_scores([0, 1], np.eye(2) + 0j)
+    with pytest.raises(ValueError, match="label_quality must be a numeric array of real values"):
+        rank_label_issues(np.array([0.5, 0.2]) + 0j)
+
+
+def test_transition_matrix_estimate_needs_rows():
+    for method in ["anchor", "confident_joint"]:
+        with pytest.raises(ValueError, match="at least one row"):
+            estimate_transition_matrix(np.zeros(0, int), np.empty((0, 2)), method=method)
