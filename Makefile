@@ -21,8 +21,12 @@ demo-results: $(VENV)/.installed
 	$(PY) -m sknoisy demo | tee benchmarks/results/demo.txt
 	$(PY) benchmarks/readme_tables.py
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each with one torch thread:
+# the tests train tiny networks, which gain nothing from more threads, so two processes
+# on two cores took about 60% of the time of one process with two threads.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 # The documentation site (mkdocs.yml: MkDocs Material, API pages from the docstrings,
 # tutorials executed at build time) into site/. --strict: any warning fails the build.
