@@ -12,7 +12,7 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 from skorch.callbacks import Callback
-from test_estimators import ESTIMATORS
+from test_estimators import ESTIMATORS, _InterruptAt
 
 from sknoisy import CoTeachingClassifier, DualEMClassifier, MentorNetClassifier
 from sknoisy.callbacks import TrainingCheckpoint
@@ -119,17 +119,6 @@ def test_checkpoint_every_few_epochs(data, tmp_path):
     clf.fit(X, y)
     assert _callback(clf, TrainingCheckpoint).resumed_from_ == 3
     _assert_same_fit(clf, reference, X)
-
-
-class _InterruptAt(Callback):
-    """Ctrl-C in the second batch of the given epoch."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_batch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
 
 
 def test_ctrl_c_keeps_a_usable_estimator_and_the_checkpoint(data, tmp_path):
