@@ -14,7 +14,13 @@ from sklearn.datasets import make_classification
 from skorch.callbacks import Callback
 from test_estimators import ESTIMATORS, _InterruptAt
 
-from sknoisy import CoTeachingClassifier, DualEMClassifier, MentorNetClassifier
+from sknoisy import (
+    CoTeachingClassifier,
+    DualEMClassifier,
+    LossCorrectionClassifier,
+    MentorNetClassifier,
+    RobustLossClassifier,
+)
 from sknoisy.callbacks import TrainingCheckpoint
 
 PARAMS = dict(max_epochs=8, hidden_layer_sizes=(16,), batch_size=64, random_state=0)
@@ -87,6 +93,27 @@ def test_killed_fit_resumes_to_the_uninterrupted_result(Estimator, data, tmp_pat
     assert _callback(clf, _CountEpochs).epochs_run == 3
     _assert_same_fit(clf, reference, X)
     assert not path.exists()  # a completed fit removes its checkpoint
+
+
+@pytest.mark.parametrize(
+    ("Estimator", "params"),
+    [
+        (RobustLossClassifier, {"precision": "fp16"}),  # the loss scaler's state
+        (LossCorrectionClassifier, {"correction": "adaptation_layer"}),  # a third module
+        (DualEMClassifier, {"dropout": 0.3, "precision": "bf16"}),  # dropout's generator
+        (MentorNetClassifier, {}),  # without trusted rows: the predefined curriculum
+    ],
+)
+def test_variants_resume_to_the_uninterrupted_result(Estimator, params, data, tmp_path):
+    X, y = data
+    params = {**PARAMS, "max_epochs": 6, **params}
+    reference = Estimator(**params).fit(X, y)
+    path = tmp_path / "fit.ckpt"
+    with pytest.raises(_Killed):
+        Estimator(callbacks=[TrainingCheckpoint(path), _KillAt(4)], **params).fit(X, y)
+    clf = Estimator(callbacks=[TrainingCheckpoint(path)], **params).fit(X, y)
+    assert _callback(clf, TrainingCheckpoint).resumed_from_ == 3
+    _assert_same_fit(clf, reference, X)
 
 
 def test_the_per_sample_state_is_part_of_the_checkpoint(data, tmp_path):
