@@ -261,13 +261,11 @@ class NoisyLabelNet(NeuralNet):
             # Finite weights can still be large enough for the outputs to overflow (the
             # per-epoch checks see the outputs before each step): such a network fails
             # here rather than in predict.
-            try:
-                self.full_pass(module)
-            except NonFiniteError:
+            if not self.outputs_finite(module):
                 raise NonFiniteError(
                     "the trained network's outputs on the training data are non-finite; "
                     "lower lr or scale the features (e.g. StandardScaler)"
-                ) from None
+                )
         del self.history[self.n_recorded_epochs_:]  # an epoch cut short by Ctrl-C
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
@@ -320,6 +318,21 @@ class NoisyLabelNet(NeuralNet):
         if not bool(outputs[0].isfinite().all()):
             self.raise_non_finite()
         return outputs
+
+    @torch.no_grad()
+    def outputs_finite(self, module):
+        """Whether ``module``'s outputs on every training row are finite (in eval mode,
+        block by block; nothing is kept)."""
+        module.eval()
+        try:
+            for start in range(0, len(self.X_train_), _FULL_PASS_BATCH):
+                with self.mixed_precision():
+                    out = module(self.X_train_[start : start + _FULL_PASS_BATCH])
+                if not bool(out.isfinite().all()):
+                    return False
+            return True
+        finally:
+            module.train()
 
     # -- training ---------------------------------------------------------------------
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
