@@ -326,8 +326,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--repeats",
         type=int,
-        # Single pairs' ratios spread from 0.8 to 1.5 on the 2-core VM; 5 pairs left the
-        # median too noisy to judge a 1.25 target.
+        # A single pair's ratio varies a lot on a shared 2-core VM (1.02 to 1.42 for plain
+        # cross-entropy in results/speed.md); 5 pairs left the median too noisy to judge a
+        # 1.25 target.
         default=9,
         help="timed (fit, reference) pairs per measurement (default 9)",
     )
