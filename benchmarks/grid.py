@@ -1,24 +1,27 @@
-"""What the benchmark grid is made of: names shared by run.py and report.py."""
+"""What a benchmark run is made of: names shared by run.py and report.py.
 
-NOISE = {
-    "sym20": ("symmetric", 0.2),
-    "sym40": ("symmetric", 0.4),
-    "sym60": ("symmetric", 0.6),
-    "sym80": ("symmetric", 0.8),
-    "pair40": ("pairflip", 0.4),
-    "inst40": ("instance", 0.4),
-}
-SYMMETRIC_RATES = {name: rate for name, (kind, rate) in NOISE.items() if kind == "symmetric"}
-CLEAN = "none"  # the noise name of the oracle's cells: it trains on the true labels
-DEFAULT_DATASETS = ("digits", "synthetic", "highdim")
-OPTIONAL_DATASETS = ("letter", "covertype")
-DEFAULT_SEEDS = (0, 1, 2)
+The problems and noise kinds themselves are defined in ``zoo.py``.
+"""
+
+from zoo import HALVES, NOISE_KINDS
+
+NOISE = NOISE_KINDS
+SYMMETRIC_RATES = {name: int(name[3:]) / 100 for name in NOISE if name.startswith("sym")}
+CLEAN = "none"  # the noise name of the oracles' cells: they train on the true labels
+# A dataset name "PROBLEM@raw" is PROBLEM fitted on its raw, unscaled features.
+RAW = "@raw"
 BASELINES = (
     "oracle",
-    "LogisticRegression",
+    "oracle_hgb",
     "HistGradientBoostingClassifier",
     "cleanlab",
     "cleanlab_hgb",
 )
+# Baselines trained on the true labels: they run once per problem and seed.
+ORACLES = ("oracle", "oracle_hgb")
+# Methods that exist but are not in a default run.
+EXTRA_METHODS = ("LogisticRegression",)
+DEFAULT_HALF = "tuning"
+HALF_NAMES = tuple(HALVES)
 # A cell is identified by these CSV columns.
 KEY = ("dataset", "noise", "seed", "method", "max_epochs")

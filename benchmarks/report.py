@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from grid import CLEAN, KEY, SYMMETRIC_RATES
+from grid import CLEAN, KEY, ORACLES, SYMMETRIC_RATES
 
 HEADLINE_DATASETS = ("digits", "synthetic")
 METRICS = {
@@ -90,12 +90,12 @@ def metric_table(df, metric, digits=3, bold_best=True):
     cells = {}
     for method in methods:
         for noise in noises:
-            # The oracle never sees the noise: its clean-label runs fill every column.
+            # The oracles never see the noise: their clean-label runs fill every column.
             select = ok["method"] == method
-            select &= ok["noise"].isin([noise, CLEAN] if method == "oracle" else [noise])
+            select &= ok["noise"].isin([noise, CLEAN] if method in ORACLES else [noise])
             values = ok.loc[select, metric]
             cells[method, noise] = _cell(values, digits, n_seeds)
-            if method != "oracle" and not values.dropna().empty:
+            if method not in ORACLES and not values.dropna().empty:
                 means[method, noise] = values.mean()
     if bold_best:
         for noise in noises:
@@ -207,9 +207,9 @@ def plot_accuracy(df, path):
         for i, method in enumerate(methods):
             color, marker, linestyle = _style(i)
             rows = subset[subset["method"] == method]
-            if method == "oracle":
+            if method in ORACLES:
                 if not rows.empty:
-                    ax.axhline(rows["accuracy"].mean(), color="black", ls="--", lw=1, label=method)
+                    ax.axhline(rows["accuracy"].mean(), color=color, ls="--", lw=1, label=method)
                 continue
             stats = (
                 rows[rows["noise"].isin(SYMMETRIC_RATES)]

@@ -1,7 +1,7 @@
-"""The benchmark grid: datasets x noise kinds x seeds x methods.
+"""The benchmark zoo's runner: problems x noise kinds x seeds x methods.
 
-Every cell trains one method on one dataset whose training labels were corrupted with
-one kind of noise, then measures
+Every cell trains one method on one problem of the zoo (``zoo.py``) whose training
+labels were corrupted with one kind of noise, then measures
 
 - ``accuracy``: accuracy on the clean 30% test split;
 - ``quality_auroc``: AUROC of the method's per-row label quality for telling the
@@ -14,64 +14,60 @@ one kind of noise, then measures
 - ``fit_s``: wall seconds of ``fit``.
 
 Rows are appended to ``OUTPUT/bench.csv`` as cells finish; ``benchmarks/report.py``
-turns the CSV into ``OUTPUT/bench.md``, the README tables and the plots. A cell that
-raises is recorded with ``status=error`` and the message, and the run goes on.
+turns the CSV into ``OUTPUT/bench.md`` and the plots, ``benchmarks/zoo_report.py`` into
+the win-rate summary. A cell that raises is recorded with ``status=error`` and the
+message, and the run goes on.
 
 Data
 ----
-The features of each cell are standardised with the mean and scale of its training
-split. A dataset is split 70/30, stratified, by the seed; the training labels are
-corrupted with :func:`sknoisy.make_label_noise` (same seed); the test labels stay clean.
-
-- ``digits``: scikit-learn's 8x8 digits, 1,797 rows x 64 features, 10 classes.
-- ``synthetic``: an embedding-like problem, ``make_classification`` with 10,000 rows x
-  64 features (32 informative, 16 redundant), 10 classes of 3 clusters each.
-- ``highdim``: 3,000 rows x 512 features (32 informative, 32 redundant), 10 classes of
-  2 clusters each; the default network memorises noisy labels here within about five
-  epochs.
-- ``letter``, ``covertype`` (optional, not in the default grid): OpenML datasets
-  (20,000 rows each; covertype a stratified subsample), downloaded once into
-  ``benchmarks/.cache``; skipped with a message when OpenML cannot be reached.
+A problem is split 70/30, stratified, by the seed; the training labels are corrupted by
+the noise kind (``zoo.corrupt``, same seed); the test labels stay clean. The features
+are standardised with the mean and scale of the training split, as a user's
+``StandardScaler`` would; a dataset named ``PROBLEM@raw`` is fitted on the raw features
+instead (the unscaled-input check: every network estimator at ``sym20`` on each tabular
+problem of the half).
 
 Methods
 -------
 A method is named ``Name`` or ``Name:param=value:param=value``. ``Name`` is any
-estimator class exported by :mod:`sknoisy` (new estimators join the grid without a
+estimator class exported by :mod:`sknoisy` (new estimators join the zoo without a
 change here), built with its default parameters and ``random_state=seed``; the
 ``param=value`` parts set parameters (values are Python literals, else strings; for
-``oracle`` and ``cleanlab`` those of the wrapped network). The baselines:
+``oracle`` and ``cleanlab`` those of the wrapped network). The peers:
 
 - ``oracle``: ``RobustLossClassifier()`` (the default network, cross-entropy) trained on
-  the true labels: the accuracy a method could reach if it removed all noise. It does not
-  depend on the noise, so it runs once per dataset and seed (recorded as noise ``none``).
-- ``LogisticRegression`` (``max_iter=1000``) and ``HistGradientBoostingClassifier``
-  (defaults): scikit-learn models on the noisy labels, without label quality.
+  the true labels: the network oracle. ``oracle_hgb``: ``HistGradientBoostingClassifier``
+  on the true labels. Neither depends on the noise, so each runs once per problem and
+  seed (recorded as noise ``none``).
+- ``HistGradientBoostingClassifier`` (defaults) on the noisy labels, without label
+  quality; ``LogisticRegression`` (``max_iter=1000``) on request.
 - ``cleanlab``: cleanlab's ``CleanLearning`` (its defaults: 5-fold cross-validated
   probabilities, prune, refit; issue search in one process) wrapping
   ``RobustLossClassifier()``, the same default network; its label quality and issues
   are those of ``get_label_issues()``.
-- ``cleanlab_hgb``: the same around ``HistGradientBoostingClassifier`` (defaults), beside
-  ``FilterClassifier`` (whose default estimator it is).
+- ``cleanlab_hgb``: the same around ``HistGradientBoostingClassifier`` (defaults).
 
-The default grid runs every sknoisy estimator, each robust loss
-(``RobustLossClassifier:loss=gce`` ...; ``RobustLossClassifier`` itself is plain
-cross-entropy) and every baseline.
+A default run has every sknoisy estimator (plain cross-entropy is
+``RobustLossClassifier``) and every peer.
 
 Running it
 ----------
-``make bench`` regenerates every committed result from scratch. Directly::
+::
 
-    python benchmarks/run.py [--datasets digits,synthetic] [--noise sym40,pair40]
-        [--seeds 0,1] [--methods CoTeachingClassifier,cleanlab] [--jobs 2]
-        [--output DIR] [--fresh | --resume] [--quick] [--max-epochs N]
+    python benchmarks/run.py [--half tuning|report] [--datasets wine,segment]
+        [--noise sym40,pair40] [--seeds 0,1] [--methods CoTeachingClassifier,cleanlab]
+        [--jobs 2] [--output DIR] [--fresh | --resume] [--quick] [--max-epochs N]
+        [--no-raw]
 
-Without ``--output`` the results go to ``benchmarks/output/`` (not committed), so a
-partial run never mixes with the committed grid. Rows are appended, and the reports take
-each cell's last ok row, from the rows with this run's ``--max-epochs`` only.
-``--resume`` skips cells already in the CSV with status ``ok``; ``--fresh`` starts a new
-CSV. ``--quick`` is a smoke run: digits,
-seed 0, ``sym20`` and ``sym60``, 3 epochs per network. ``--jobs N`` runs cells in N
-worker processes, each with ``cores // N`` torch threads.
+``--half`` picks the half's problems (default ``tuning``); ``--datasets`` any problems.
+Each problem runs its own noise kinds and seeds (``zoo.Problem``); ``--noise`` and
+``--seeds`` narrow them. Without ``--output`` the results go to ``benchmarks/output/``
+(not committed), so a partial run never mixes with committed results. Rows are appended,
+and the reports take each cell's last ok row, from the rows with this run's
+``--max-epochs`` only. ``--resume`` skips cells already in the CSV with status ``ok``;
+``--fresh`` starts a new CSV. ``--quick`` is a smoke run: wine and breast_cancer, seed
+0, ``sym20`` and ``real40``, 3 epochs per network. ``--jobs N`` runs cells in N worker
+processes, each with ``cores // N`` torch threads.
 """
 
 from __future__ import annotations
@@ -97,21 +93,26 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import report  # noqa: E402  (sibling modules, found through sys.path above)
+import zoo  # noqa: E402
 from grid import (  # noqa: E402
     BASELINES,
     CLEAN,
-    DEFAULT_DATASETS,
-    DEFAULT_SEEDS,
+    DEFAULT_HALF,
+    EXTRA_METHODS,
+    HALF_NAMES,
     KEY,
     NOISE,
-    OPTIONAL_DATASETS,
+    ORACLES,
+    RAW,
 )
 
 DEFAULT_OUTPUT = HERE / "output"
-CACHE = HERE / ".cache"
 CSV_NAME = "bench.csv"
 
-QUICK = {"datasets": ("digits",), "seeds": (0,), "noise": ("sym20", "sym60"), "max_epochs": 3}
+QUICK = {
+    "datasets": ("wine", "breast_cancer"), "seeds": (0,), "noise": ("sym20", "real40"),
+    "max_epochs": 3,
+}  # fmt: skip
 
 FIELDS = (
     "dataset", "noise", "seed", "method", "max_epochs", "status", "accuracy",
@@ -124,73 +125,28 @@ FIELDS = (
 # --------------------------------------------------------------------------- datasets
 
 
-class DatasetUnavailable(Exception):
-    """An optional dataset that cannot be loaded here (e.g. OpenML is unreachable)."""
-
-
-def _openml(name, n_rows):
-    from sklearn.datasets import fetch_openml
-    from sklearn.model_selection import train_test_split
-
-    try:
-        X, y = fetch_openml(
-            name, version=1, data_home=CACHE, return_X_y=True, as_frame=False, n_retries=1
-        )
-    except OSError as exc:  # URLError and socket errors are OSErrors
-        raise DatasetUnavailable(f"OpenML not reachable ({exc})") from exc
-    except Exception as exc:  # e.g. a dataset renamed on OpenML or a corrupt cache
-        raise DatasetUnavailable(f"cannot load it from OpenML ({exc})") from exc
-    if len(y) > n_rows:
-        X, _, y, _ = train_test_split(X, y, train_size=n_rows, stratify=y, random_state=0)
-    return X, y
-
-
-@cache
-def load_dataset(name):
-    """``(X, y)`` of a dataset in this suite; the same arrays on every call."""
-    from sklearn.datasets import load_digits, make_classification
-
-    if name == "digits":
-        X, y = load_digits(return_X_y=True)
-    elif name == "synthetic":
-        X, y = make_classification(
-            n_samples=10_000, n_features=64, n_informative=32, n_redundant=16, n_classes=10,
-            n_clusters_per_class=3, class_sep=2.5, random_state=0,
-        )  # fmt: skip
-    elif name == "highdim":
-        X, y = make_classification(
-            n_samples=3_000, n_features=512, n_informative=32, n_redundant=32, n_classes=10,
-            n_clusters_per_class=2, class_sep=3.0, random_state=0,
-        )  # fmt: skip
-    elif name == "letter":
-        X, y = _openml("letter", 20_000)
-    elif name == "covertype":
-        X, y = _openml("covertype", 20_000)
-    else:
-        raise ValueError(f"unknown dataset {name!r}")
-    return np.asarray(X, dtype=np.float32), np.asarray(y)
+def problem_name(dataset):
+    """The zoo problem of a dataset name (``PROBLEM`` or ``PROBLEM@raw``)."""
+    return dataset.removesuffix(RAW)
 
 
 @lru_cache(maxsize=8)
 def make_cell_data(dataset, noise, seed):
-    """Standardised train/test split with noisy training labels for one cell."""
+    """Train/test split with noisy training labels for one cell, standardised unless
+    the dataset is ``PROBLEM@raw``."""
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    from sknoisy import make_label_noise
-
-    X, y = load_dataset(dataset)
+    X, y = zoo.load(problem_name(dataset))
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=seed
+        X, y, test_size=zoo.TEST_SIZE, stratify=y, random_state=seed
     )
     scaler = StandardScaler().fit(X_train)
-    X_train = scaler.transform(X_train).astype(np.float32)
-    X_test = scaler.transform(X_test).astype(np.float32)
-    if noise == CLEAN:
-        y_noisy = y_train
-    else:
-        kind, rate = NOISE[noise]
-        y_noisy = make_label_noise(y_train, kind, rate, X=X_train, random_state=seed)
+    X_scaled = scaler.transform(X_train).astype(np.float32)
+    # The noise sees the same features whether the cell is fitted on raw ones or not.
+    y_noisy = y_train if noise == CLEAN else zoo.corrupt(X_scaled, y_train, noise, seed)
+    if not dataset.endswith(RAW):
+        X_train, X_test = X_scaled, scaler.transform(X_test).astype(np.float32)
     return X_train, X_test, y_train, y_noisy, y_test
 
 
@@ -211,15 +167,8 @@ def sknoisy_estimators():
 
 
 def default_methods():
-    """The grid's methods: every sknoisy estimator, each robust loss, the baselines."""
-    from sknoisy.losses import LOSSES
-
-    methods = list(sknoisy_estimators())
-    default_loss = (
-        inspect.signature(sknoisy_estimators()["RobustLossClassifier"]).parameters["loss"].default
-    )
-    methods += [f"RobustLossClassifier:loss={loss}" for loss in LOSSES if loss != default_loss]
-    return methods + list(BASELINES)
+    """The zoo's methods: every sknoisy estimator with its defaults, and the peers."""
+    return list(sknoisy_estimators()) + list(BASELINES)
 
 
 def _literal(text):
@@ -237,6 +186,18 @@ class Method:
     base: str
     params: tuple
 
+    @property
+    def is_oracle(self):
+        return self.base in ORACLES
+
+    @property
+    def is_network(self):
+        """Whether this is a sknoisy network estimator (the unscaled-input check's)."""
+        from sknoisy._base import BaseNoisyClassifier
+
+        estimator = sknoisy_estimators().get(self.base)
+        return estimator is not None and issubclass(estimator, BaseNoisyClassifier)
+
     @classmethod
     def parse(cls, name):
         base, *settings = name.split(":")
@@ -249,7 +210,7 @@ class Method:
         # One spelling per method, so that loss=gce and loss='gce' are the same cell.
         spelled = [f"{k}={v if isinstance(v, str) else repr(v)}" for k, v in params]
         name = ":".join([base, *spelled])
-        known = set(sknoisy_estimators()) | set(BASELINES)
+        known = set(sknoisy_estimators()) | set(BASELINES) | set(EXTRA_METHODS)
         if base not in known:
             raise ValueError(f"unknown method {base!r}; known: {', '.join(sorted(known))}")
         method = cls(name, base, tuple(params))
@@ -263,7 +224,7 @@ class Method:
 
         if self.base == "LogisticRegression":
             estimator = LogisticRegression(max_iter=1000)
-        elif self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb"):
+        elif self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb", "oracle_hgb"):
             estimator = HistGradientBoostingClassifier(random_state=seed)
         elif self.base in ("oracle", "cleanlab"):
             estimator = sknoisy_estimators()["RobustLossClassifier"](random_state=seed)
@@ -335,7 +296,7 @@ def run_cell(cell, threads):
         X_train, X_test, y_train, y_noisy, y_test = make_cell_data(dataset, noise, seed)
         wrong = np.asarray(y_noisy != y_train)
         row.update(n_train=len(y_train), noise_rate_true=float(wrong.mean()))
-        labels = y_train if method.base == "oracle" else y_noisy
+        labels = y_train if method.is_oracle else y_noisy
         estimator = method.build(seed, max_epochs)
         start = time.perf_counter()
         estimator.fit(X_train, labels)
@@ -344,7 +305,7 @@ def run_cell(cell, threads):
         if method.base in ("cleanlab", "cleanlab_hgb"):
             issues = estimator.get_label_issues()
             row.update(label_metrics(wrong, issues["label_quality"], issues["is_label_issue"]))
-        elif method.base != "oracle":
+        elif not method.is_oracle:
             row.update(
                 label_metrics(
                     wrong,
@@ -366,15 +327,34 @@ def run_cell(cell, threads):
 
 
 def grid_cells(datasets, noises, seeds, methods, max_epochs):
-    """The cells to run, in order; the oracle once per dataset and seed."""
+    """The cells to run, in order. Each problem runs its own noise kinds and seeds
+    (``noises`` / ``seeds``, when given, narrow them); the oracles once per problem and
+    seed; a ``PROBLEM@raw`` dataset only the network estimators at ``sym20``."""
     cells = []
     for dataset in datasets:
-        for seed in seeds:
-            for method in methods:
-                is_oracle = method.split(":")[0] == "oracle"
-                for noise in [CLEAN] if is_oracle else noises:
-                    cells.append((dataset, noise, seed, method, max_epochs))
+        problem = zoo.PROBLEMS[problem_name(dataset)]
+        plan_noises = [n for n in problem.noise_kinds if noises is None or n in noises]
+        plan_seeds = [s for s in problem.seeds if seeds is None or s in seeds]
+        if dataset.endswith(RAW):
+            plan_noises = [n for n in plan_noises if n == "sym20"]
+        for seed in plan_seeds:
+            for name in methods:
+                method = Method.parse(name)
+                if dataset.endswith(RAW) and not method.is_network:
+                    continue
+                for noise in [CLEAN] if method.is_oracle else plan_noises:
+                    cells.append((dataset, noise, seed, method.name, max_epochs))
     return cells
+
+
+def with_raw(datasets):
+    """The datasets and, after each tabular problem, its raw-feature variant."""
+    out = []
+    for dataset in datasets:
+        out.append(dataset)
+        if not dataset.endswith(RAW) and zoo.PROBLEMS[problem_name(dataset)].tabular:
+            out.append(dataset + RAW)
+    return out
 
 
 # -------------------------------------------------------------------------------- csv
@@ -425,14 +405,20 @@ def _names(text):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description="Run the sknoisy benchmark grid (see the module docstring).",
+        description="Run the sknoisy benchmark zoo (see the module docstring).",
     )
-    parser.add_argument("--datasets", type=_names, help="comma-separated dataset names")
+    parser.add_argument(
+        "--half", choices=HALF_NAMES, help=f"the zoo half to run (default {DEFAULT_HALF})"
+    )
+    parser.add_argument("--datasets", type=_names, help="comma-separated problem names")
     parser.add_argument("--noise", type=_names, help=f"comma-separated, from {list(NOISE)}")
     parser.add_argument("--seeds", type=_names, help="comma-separated integers")
     parser.add_argument("--methods", type=_names, help="comma-separated method names")
     parser.add_argument(
         "--max-epochs", type=int, help="epochs of every network (default: its own)"
+    )
+    parser.add_argument(
+        "--no-raw", action="store_true", help="skip the raw-feature cells of tabular problems"
     )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--output", type=Path, help=f"default: {DEFAULT_OUTPUT}")
@@ -443,43 +429,36 @@ def parse_args(argv):
     args = parser.parse_args(argv)
 
     quick = QUICK if args.quick else {}
-    args.datasets = args.datasets or list(quick.get("datasets", DEFAULT_DATASETS))
-    args.noise = args.noise or list(quick.get("noise", NOISE))
-    args.seeds = args.seeds or list(quick.get("seeds", DEFAULT_SEEDS))
+    if args.half and args.datasets:
+        parser.error("give --half or --datasets, not both")
+    args.datasets = (
+        args.datasets or list(quick.get("datasets", zoo.HALVES[args.half or DEFAULT_HALF]))
+    )
+    args.noise = args.noise or quick.get("noise")
+    args.seeds = args.seeds or quick.get("seeds")
     if args.max_epochs is None:
         args.max_epochs = quick.get("max_epochs")
     args.output = args.output or DEFAULT_OUTPUT
     try:
-        args.seeds = list(dict.fromkeys(int(seed) for seed in args.seeds))
+        if args.seeds is not None:
+            args.seeds = list(dict.fromkeys(int(seed) for seed in args.seeds))
         methods = args.methods or default_methods()
         args.methods = list(dict.fromkeys(Method.parse(name).name for name in methods))
     except ValueError as exc:
         parser.error(str(exc))
-    unknown = [n for n in args.noise if n not in NOISE]
+    unknown = [n for n in args.noise or () if n not in NOISE]
     if unknown:
         parser.error(f"unknown noise {unknown}; known: {list(NOISE)}")
-    known = DEFAULT_DATASETS + OPTIONAL_DATASETS
-    unknown = [d for d in args.datasets if d not in known]
+    unknown = [d for d in args.datasets if problem_name(d) not in zoo.PROBLEMS]
     if unknown:
-        parser.error(f"unknown dataset {unknown}; known: {list(known)}")
+        parser.error(f"unknown problem {unknown}; known: {list(zoo.PROBLEMS)}")
+    if not args.no_raw:
+        args.datasets = with_raw(args.datasets)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.max_epochs is not None and args.max_epochs < 1:
         parser.error("--max-epochs must be at least 1")
     return args
-
-
-def available_datasets(names):
-    """The datasets that load; the others are reported and skipped."""
-    usable = []
-    for name in names:
-        try:
-            load_dataset(name)
-        except DatasetUnavailable as exc:
-            print(f"dataset {name}: skipped: {exc}", flush=True)
-            continue
-        usable.append(name)
-    return usable
 
 
 def execute(cells, jobs, on_row):
@@ -505,7 +484,7 @@ def main(argv=None):
     if args.fresh and csv_path.exists():
         csv_path.unlink()
 
-    datasets = available_datasets(args.datasets)
+    datasets = args.datasets
     requested = grid_cells(datasets, args.noise, args.seeds, args.methods, args.max_epochs)
     cells = requested
     if args.resume:
@@ -513,7 +492,8 @@ def main(argv=None):
         cells = [cell for cell in requested if cell not in done]
         print(f"--resume: {len(requested) - len(cells)} cell(s) already in {csv_path}", flush=True)
     print(
-        f"{len(cells)} cell(s): datasets {datasets}, noise {args.noise}, seeds {args.seeds}, "
+        f"{len(cells)} cell(s): problems {datasets}, noise {args.noise or 'per problem'}, "
+        f"seeds {args.seeds or 'per problem'}, "
         f"{len(args.methods)} methods, {args.jobs} job(s); results in {csv_path}",
         flush=True,
     )
@@ -542,16 +522,13 @@ def main(argv=None):
     command = shlex.join(
         ["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    # Reports list rows in the order of the full default grid (then this run's extra
-    # datasets, noise kinds, seeds and methods), whatever order the cells ran in.
+    # Reports list rows in the zoo's order (problems, seeds, methods, noise kinds), then
+    # whatever else the CSV holds, whatever order the cells ran in.
     csv_rows = read_rows(csv_path)
     order = grid_cells(
-        list(dict.fromkeys([*DEFAULT_DATASETS, *OPTIONAL_DATASETS, *datasets])),
-        list(dict.fromkeys([*NOISE, *args.noise])),
-        sorted({*args.seeds, *(int(row["seed"]) for row in csv_rows)}),
-        list(dict.fromkeys([*default_methods(), *args.methods])),
-        args.max_epochs,
-    )
+        with_raw(zoo.PROBLEMS), None, None,
+        list(dict.fromkeys([*default_methods(), *args.methods])), args.max_epochs,
+    )  # fmt: skip
     position = {cell: i for i, cell in enumerate(order)}
     all_rows = sorted(csv_rows, key=lambda row: position.get(cell_key(row), math.inf))
     # Tables never average runs of different lengths: only rows with this run's epochs.
