@@ -94,6 +94,7 @@ sys.path.insert(0, str(HERE))
 
 import report  # noqa: E402  (sibling modules, found through sys.path above)
 import zoo  # noqa: E402
+import zoo_report  # noqa: E402
 from grid import (  # noqa: E402
     BASELINES,
     CLEAN,
@@ -118,7 +119,7 @@ FIELDS = (
     "dataset", "noise", "seed", "method", "max_epochs", "status", "accuracy",
     "quality_auroc", "issue_precision", "issue_recall", "issue_f1", "noise_rate_true",
     "noise_rate_est", "transition_error", "n_train", "fit_s", "threads", "finished",
-    "error",
+    "commit", "error",
 )  # fmt: skip
 
 
@@ -323,6 +324,7 @@ def run_cell(cell, threads):
         row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:500])
         traceback.print_exc()
     row["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    row["commit"] = report.commit()
     return row
 
 
@@ -534,6 +536,10 @@ def main(argv=None):
     # Tables never average runs of different lengths: only rows with this run's epochs.
     same_epochs = [row for row in all_rows if cell_key(row)[-1] == args.max_epochs]
     report.write(same_epochs, args.output, command=command, jobs=args.jobs)
+    zoo_report.write(
+        same_epochs, args.output,
+        provenance=report.provenance(report.frame(same_epochs), command, args.jobs),
+    )  # fmt: skip
     print()
     requested_keys = set(requested)
     print(report.run_summary([row for row in all_rows if cell_key(row) in requested_keys]))
