@@ -37,8 +37,27 @@ _OPTIMIZERS = {
     "sgd": (torch.optim.SGD, {"momentum": 0.9}),
 }
 
+# Rows standardised and predicted at a time by ``predict_proba`` (and standardised at a
+# time in ``fit``); fewer when rows are large (``_BLOCK_ELEMENTS``).
+_BLOCK_ROWS = 65536
+# At most this many values per block of standardised rows: the float64 working copy of a
+# block stays within 16 MiB whatever the row size (e.g. images).
+_BLOCK_ELEMENTS = 2**21
+
+
 COMMON_PARAMETERS = """\
-module : None, torch.nn.Module subclass or instance, default=None
+standardize : bool, default=True
+        Standardise each feature (each element of a row, for n-d input such as images)
+        to zero mean and unit variance over the training rows before training, and
+        apply the same statistics (``feature_mean_``, ``feature_scale_``) to the rows
+        given to ``predict``, ``predict_proba`` and ``score``. A feature of zero variance
+        is only centred. On by default because raw tabular features on very different
+        scales otherwise make training collapse (one class predicted for every row).
+        Turn it off for inputs scaled on purpose (e.g. images in [0, 1] for a CNN) or
+        when a ``Pipeline`` already scales the features (where it is harmless: data
+        already standardised are left almost unchanged). The networks in ``net_`` see
+        the standardised rows.
+    module : None, torch.nn.Module subclass or instance, default=None
         The network. ``None`` builds an :class:`~sknoisy.modules.MLP` sized at fit time
         from ``n_features_in_`` and the number of classes. A class is called as
         ``module(**module_params)`` and must output one logit per class. An instance is
@@ -96,10 +115,19 @@ classes_ : ndarray of shape (n_classes,)
         Estimated fraction of wrong labels in the training data.
     net_ : NoisyLabelNet
         The fitted skorch net (``net_.module_``, and ``net_.module2_`` for two networks).
+        With ``standardize=True`` its networks take standardised rows,
+        ``(X - feature_mean_) / feature_scale_``.
     history_ : skorch.History
         Per-epoch training history (``history_[:, "train_loss"]``, ...).
     input_shape_ : tuple of int
         Shape of one row of ``X`` seen in ``fit`` (``(n_features,)`` for tables).
+    feature_mean_ : ndarray of shape ``input_shape_`` or None
+        Per-feature mean of the training rows (float64) that inputs are centred with;
+        ``None`` when ``standardize=False``.
+    feature_scale_ : ndarray of shape ``input_shape_`` or None
+        Per-feature standard deviation of the training rows (float64) that centred
+        inputs are divided by, 1 for features of zero variance; ``None`` when
+        ``standardize=False``.
     n_iter_ : int
         Number of epochs completed (fewer than ``max_epochs`` after a Ctrl-C)."""
 
@@ -218,6 +246,60 @@ def check_sample_weight(sample_weight, n_samples):
     return weight.astype(np.float32)
 
 
+def _block_rows(row_size):
+    """Rows per block of standardised data, for rows of ``row_size`` values."""
+    return max(1, min(_BLOCK_ROWS, _BLOCK_ELEMENTS // max(row_size, 1)))
+
+
+def feature_statistics(X):
+    """Per-feature mean and scale of the rows of ``X``, as float64 arrays of ``X``'s row
+    shape, for :func:`standardize_rows`.
+
+    Computed in float64 in blocks of rows (two passes: the mean, then the mean squared
+    deviation from it), so that large float32 values do not overflow and no float64
+    copy of ``X`` is made. A feature whose standard deviation is zero or not finite gets
+    scale 1, as in scikit-learn's ``StandardScaler``. (The float64 sum of a constant
+    float32 feature is exact, so its deviations are exactly zero.)
+    """
+    n = len(X)
+    rows = _block_rows(int(np.prod(X.shape[1:])))
+    total = np.zeros(X.shape[1:], dtype=np.float64)
+    for start in range(0, n, rows):
+        total += X[start : start + rows].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    squares = np.zeros_like(mean)
+    deviation = np.empty((min(rows, n), *X.shape[1:]), dtype=np.float64)
+    for start in range(0, n, rows):
+        block = X[start : start + rows]
+        d = np.subtract(block, mean, out=deviation[: len(block)])
+        np.square(d, out=d)
+        squares += d.sum(axis=0)
+    scale = np.sqrt(squares / n)
+    scale[(scale == 0) | ~np.isfinite(scale)] = 1.0
+    return mean, scale
+
+
+def standardize_rows(X, mean, scale, out):
+    """Write ``(X - mean) / scale`` into the float32 array ``out`` (which may be ``X``
+    itself), computed in float64 a block of rows at a time; returns ``out``."""
+    rows = _block_rows(int(np.prod(X.shape[1:])))
+    buffer = np.empty((min(rows, len(X)), *X.shape[1:]), dtype=np.float64)
+    for start in range(0, len(X), rows):
+        block = X[start : start + rows]
+        z = np.subtract(block, mean, out=buffer[: len(block)])
+        z /= scale
+        out[start : start + len(block)] = z
+    return out
+
+
+def _is_private_copy(X, original):
+    """Whether ``X``, the validated form of the user's ``original``, is a copy that
+    nothing else refers to, so that it can be overwritten."""
+    if X is original or not (X.flags.owndata and X.flags.writeable):
+        return False
+    return not (isinstance(original, np.ndarray) and np.may_share_memory(X, original))
+
+
 class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
     """Base class: a classifier trained as one or two PyTorch networks through skorch.
 
@@ -275,6 +357,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             delattr(self, attribute)
         hidden_layer_sizes = self._check_common_params()
         net_params = self._net_params()
+        X_given = X
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2
         )
@@ -286,6 +369,13 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 f"got 1 class: {classes[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
+        feature_mean = feature_scale = None
+        if self.standardize:
+            # One new float32 array at most: validation's own copy is overwritten.
+            feature_mean, feature_scale = feature_statistics(X)
+            out = X if _is_private_copy(X, X_given) else np.empty(X.shape, dtype=np.float32)
+            X = standardize_rows(X, feature_mean, feature_scale, out)
+        del X_given
         net_params.update(self._encoded_net_params(y_encoded, len(classes), **fit_params))
         optimizer, optimizer_params = self._resolve_optimizer()
         callbacks = self._check_callbacks()
@@ -326,6 +416,8 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
 
         self.classes_ = classes
         self.input_shape_ = X.shape[1:]
+        self.feature_mean_ = feature_mean
+        self.feature_scale_ = feature_scale
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = net.n_recorded_epochs_
@@ -343,6 +435,8 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         _check_number(self.weight_decay, "weight_decay", low=0)
         _check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
         _check_option(self.precision, "precision", PRECISIONS)
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
         if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
@@ -470,10 +564,25 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 f"X has rows of shape {X.shape[1:]}, but {type(self).__name__} was fitted "
                 f"on rows of shape {self.input_shape_}"
             )
-        proba = self.net_.predict_proba(X).astype(np.float64)
+        # Block by block into one output: a standardised copy of a large X at once
+        # would double the memory that predicting takes.
+        mean, scale = self.feature_mean_, self.feature_scale_
+        n = len(X)
+        proba = np.empty((n, len(self.classes_)), dtype=np.float64)
+        if mean is None:
+            rows, buffer = _BLOCK_ROWS, None
+        else:
+            rows = _block_rows(int(np.prod(self.input_shape_)))
+            buffer = np.empty((min(rows, n), *self.input_shape_), dtype=np.float32)
+        for start in range(0, n, rows):
+            block = X[start : start + rows]
+            if mean is not None:
+                block = standardize_rows(block, mean, scale, buffer[: len(block)])
+            proba[start : start + len(block)] = self.net_.predict_proba(block)
         if not np.all(np.isfinite(proba)):
             raise NonFiniteError("the network produced non-finite probabilities")
-        return proba / proba.sum(axis=1, keepdims=True)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
 
     def predict(self, X):
         """Predicted class labels, taken from ``classes_``.

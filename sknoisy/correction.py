@@ -289,6 +289,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         revisions=2,
         warmup_epochs="auto",
         augment_noise=0.5,
+        standardize=True,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -310,6 +311,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         self.revisions = revisions
         self.warmup_epochs = warmup_epochs
         self.augment_noise = augment_noise
+        self.standardize = standardize
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -174,6 +174,7 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         num_gradual=0.1,
         exponent=1.0,
         inference="ensemble",
+        standardize=True,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -193,6 +194,7 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         self.num_gradual = num_gradual
         self.exponent = exponent
         self.inference = inference
+        self.standardize = standardize
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes

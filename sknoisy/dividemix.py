@@ -261,6 +261,7 @@ class DivideMixClassifier(BaseNoisyClassifier):
         prior_penalty=True,
         augment_noise=0.5,
         augment_mask=0.0,
+        standardize=True,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -285,6 +286,7 @@ class DivideMixClassifier(BaseNoisyClassifier):
         self.prior_penalty = prior_penalty
         self.augment_noise = augment_noise
         self.augment_mask = augment_mask
+        self.standardize = standardize
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes

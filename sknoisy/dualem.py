@@ -368,6 +368,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         weak_noise=0.5,
         strong_noise=1.0,
         strong_mask=0.15,
+        standardize=True,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -397,6 +398,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         self.weak_noise = weak_noise
         self.strong_noise = strong_noise
         self.strong_mask = strong_mask
+        self.standardize = standardize
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -273,6 +273,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
         *,
         burn_in_epochs="auto",
         loss_decay=0.9,
+        standardize=True,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -291,6 +292,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
         self.percentile = percentile
         self.burn_in_epochs = burn_in_epochs
         self.loss_decay = loss_decay
+        self.standardize = standardize
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes

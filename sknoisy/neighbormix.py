@@ -343,6 +343,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         loss_window=1,
         loss_target="corrected",
         augment_noise=0.5,
+        standardize=True,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -369,6 +370,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         self.loss_window = loss_window
         self.loss_target = loss_target
         self.augment_noise = augment_noise
+        self.standardize = standardize
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes

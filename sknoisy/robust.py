@@ -74,6 +74,7 @@ class RobustLossClassifier(BaseNoisyClassifier):
         q=0.7,
         alpha=0.1,
         beta=None,
+        standardize=True,
         module=None,
         module_params=None,
         hidden_layer_sizes=(256, 256),
@@ -93,6 +94,7 @@ class RobustLossClassifier(BaseNoisyClassifier):
         self.q = q
         self.alpha = alpha
         self.beta = beta
+        self.standardize = standardize
         self.module = module
         self.module_params = module_params
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -54,8 +54,9 @@ def test_inference_first_uses_network_one_only(noisy_digits):
     np.testing.assert_array_equal(first.label_quality_, both.label_quality_)
     import torch
 
+    X = (X_test - first.feature_mean_) / first.feature_scale_  # what the networks take
     with torch.no_grad():
-        logits = first.net_.module_.eval()(torch.as_tensor(X_test))
+        logits = first.net_.module_.eval()(torch.as_tensor(X, dtype=torch.float32))
     np.testing.assert_allclose(first.predict_proba(X_test), logits.softmax(1).numpy(), atol=1e-6)
     assert not np.allclose(first.predict_proba(X_test), both.predict_proba(X_test))
 

@@ -34,8 +34,8 @@ def test_history_records_the_division_and_the_ramp(blobs_40):
 def test_both_networks_predict(blobs_40):
     X_train, X_test, _, y_noisy, _ = blobs_40
     clf = DivideMixClassifier(max_epochs=4, device="cpu", random_state=0).fit(X_train, y_noisy)
-    X = torch.as_tensor(X_test)
-    with torch.no_grad():
+    X = torch.as_tensor((X_test - clf.feature_mean_) / clf.feature_scale_, dtype=torch.float32)
+    with torch.no_grad():  # the networks take standardised rows
         net = clf.net_
         summed = (net.module_.eval()(X) + net.module2_.eval()(X)).softmax(dim=1).numpy()
     np.testing.assert_allclose(clf.predict_proba(X_test), summed, rtol=1e-5, atol=1e-6)

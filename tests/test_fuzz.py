@@ -547,6 +547,7 @@ COMMON_PARAMS = {
     "dropout": ([0.0, 0.5], [1.0, -0.1]),
     "weight_decay": ([0.0, 1e-3], [-1.0, math.nan]),
     "precision": (["fp32", "fp32", "bf16", "fp16"], ["fp64"]),
+    "standardize": ([True, True, False], ["yes", None, 1]),
     "device": (["cpu"], ["tpu"]),
     "random_state": ([0, 1, 12345], [-1, "seed"]),
 }

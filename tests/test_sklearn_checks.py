@@ -38,7 +38,9 @@ def _expected_failures(estimator):
         LossCorrectionClassifier(
             "adaptation_layer", max_epochs=20, hidden_layer_sizes=(32,), random_state=0
         ),
-        MentorNetClassifier(max_epochs=20, hidden_layer_sizes=(32,), random_state=0),
+        # MentorNet estimates its percentile after the burn-in: 20 epochs of two batches
+        # leave it too few steps to fit the binary problem first on some seeds.
+        MentorNetClassifier(max_epochs=40, hidden_layer_sizes=(32,), random_state=0),
         FilterClassifier(LogisticRegression(), random_state=0),
     ],
     expected_failed_checks=_expected_failures,
