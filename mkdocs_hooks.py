@@ -1,7 +1,7 @@
 """MkDocs hooks for the sknoisy documentation (``hooks:`` in mkdocs.yml).
 
-- The committed benchmark outputs in ``benchmarks/results/`` (tables, plots, CSV, the demo
-  output) are added to the site at ``benchmarks/results/`` without a copy in ``docs/``:
+- The committed benchmark outputs in ``benchmarks/results/`` and its folders (tables,
+  plots, CSV, the demo output) are added to the site at ``benchmarks/results/`` without a copy in ``docs/``:
   the Markdown tables become pages, the rest static files.
 - Links written for GitHub, from a page in ``docs/`` up to ``../benchmarks/results/...``,
   are pointed at those site copies, so a page reads the same in both places.
@@ -31,12 +31,11 @@ _RESULTS_LINK = re.compile(r"\]\(((?:\.\./)+)benchmarks/results/")
 
 
 def on_files(files, config):
-    for path in sorted(RESULTS.iterdir()):
+    for path in sorted(RESULTS.rglob("*")):
         if path.suffix not in RESULT_SUFFIXES or path.name in NOT_PAGES:
             continue
-        files.append(
-            File.generated(config, f"{SITE_RESULTS}/{path.name}", abs_src_path=str(path))
-        )
+        relative = path.relative_to(RESULTS).as_posix()
+        files.append(File.generated(config, f"{SITE_RESULTS}/{relative}", abs_src_path=str(path)))
     return files
 
 
