@@ -28,7 +28,9 @@ NeighborMixClassifier
 
 Every estimator exposes ``fit``/``predict``/``predict_proba`` and, after fit,
 ``label_quality_`` (per training row, higher = label more likely right),
-``label_issues_`` and ``noise_rate_``.
+``label_issues_`` and ``noise_rate_``. The network estimators standardise their inputs
+by default (``standardize=True``) and issue a ``DegenerateModelWarning`` when a fit ends
+predicting a single class.
 
 Modules
 -------
@@ -41,6 +43,7 @@ sknoisy.modules    the default MLP and access to a network's penultimate represe
 sknoisy.callbacks  a training checkpoint that an interrupted fit resumes from
 """
 
+from ._base import DegenerateModelWarning
 from .correction import LossCorrectionClassifier
 from .coteaching import CoTeachingClassifier
 from .dividemix import DivideMixClassifier
@@ -53,6 +56,7 @@ from .robust import RobustLossClassifier
 
 __all__ = [
     "CoTeachingClassifier",
+    "DegenerateModelWarning",
     "DivideMixClassifier",
     "DualEMClassifier",
     "FilterClassifier",

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -43,6 +44,40 @@ _BLOCK_ROWS = 65536
 # At most this many values per block of standardised rows: the float64 working copy of a
 # block stays within 16 MiB whatever the row size (e.g. images).
 _BLOCK_ELEMENTS = 2**21
+
+
+class DegenerateModelWarning(UserWarning):
+    """A fit ended with a model that has not learnt to tell the classes apart.
+
+    Issued at the end of ``fit`` when the trained network predicts one class for every
+    training row although the training labels hold several (and, for
+    :class:`~sknoisy.CoTeachingClassifier`, when its noise-rate estimate is so close to
+    ``(K - 1) / K`` that the networks had not yet fit the data when it was taken). The
+    usual causes are unscaled features (keep ``standardize=True`` or scale them), a
+    learning rate ``lr`` too high or too low, and too few ``max_epochs`` or steps per
+    epoch. The estimator is fitted all the same.
+
+    A subclass of ``UserWarning``: filter it with the standard :mod:`warnings` tools,
+    e.g. turn it into an error to make such fits fail.
+
+    See Also
+    --------
+    sklearn.exceptions.ConvergenceWarning : scikit-learn's warning for fits that did not
+        converge.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sknoisy import DegenerateModelWarning, RobustLossClassifier
+    >>> X = np.zeros((20, 3))  # rows that no network can tell apart
+    >>> y = np.array([0] * 15 + [1] * 5)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     clf = RobustLossClassifier(max_epochs=2, random_state=0).fit(X, y)
+    >>> any(issubclass(w.category, DegenerateModelWarning) for w in caught)
+    True
+    """
 
 
 COMMON_PARAMETERS = """\
@@ -425,7 +460,31 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         self.noise_rate_ = float(net.noise_rate_)
         self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
         self._copy_fitted_state(net)
+        # Classes that weigh in training: rows of weight 0 do not count.
+        trained = y_encoded if weight is None else y_encoded[weight > 0]
+        for message in self._fit_warnings(net, len(np.unique(trained))):
+            # stacklevel: the user's call of fit (fit -> _fit -> here).
+            warnings.warn(message, DegenerateModelWarning, stacklevel=3)
         return self
+
+    def _fit_warnings(self, net, n_trained_classes):
+        """Messages of the :class:`DegenerateModelWarning` that ``fit`` issues once the
+        estimator is fitted: the trained ``net`` predicting a single class for every
+        training row, although ``n_trained_classes`` (the classes among the rows of
+        positive weight) is at least 2. Methods add their own signs of a fit that did
+        not learn."""
+        predicted = np.flatnonzero(net.train_prediction_counts_)
+        if len(predicted) != 1 or n_trained_classes < 2:
+            return []
+        label = self.classes_[predicted[0]]
+        label = label.item() if isinstance(label, np.generic) else label
+        return [
+            f"{type(self).__name__} predicts a single class, {label!r}, "
+            f"for every training row, although y has {len(self.classes_)} classes: the "
+            "model has not learnt to tell them apart. Check the feature scaling (keep "
+            "standardize=True or scale the features), the learning rate lr, and whether "
+            "max_epochs (or the steps per epoch, batch_size) allow enough training."
+        ]
 
     def _check_common_params(self):
         """Validate the shared parameters; returns ``hidden_layer_sizes`` as a tuple."""

@@ -139,7 +139,11 @@ class NoisyLabelNet(NeuralNet):
     the optimizer. One optimizer over both networks is the same as two independent ones for
     per-parameter optimizers such as Adam and SGD, and costs a single step call.
 
-    Inference returns class probabilities (``predict_nonlinearity`` is not applied).
+    Inference returns class probabilities (``predict_nonlinearity`` is not applied),
+    :meth:`proba_from_logits` of the networks' outputs. At the end of training one eval
+    pass over the training rows checks that the outputs are finite and counts the
+    classes predicted (``train_prediction_counts_``, from which the estimator warns of a
+    model that predicts a single class).
     """
 
     #: Longest automatic warm-up, as a share of the run (:meth:`warmup_length`). Methods
@@ -258,14 +262,10 @@ class NoisyLabelNet(NeuralNet):
                     "the network's weights became non-finite during training; lower lr or "
                     "scale the features (e.g. StandardScaler)"
                 )
-            # Finite weights can still be large enough for the outputs to overflow (the
-            # per-epoch checks see the outputs before each step): such a network fails
-            # here rather than in predict.
-            if not self.outputs_finite(module):
-                raise NonFiniteError(
-                    "the trained network's outputs on the training data are non-finite; "
-                    "lower lr or scale the features (e.g. StandardScaler)"
-                )
+        # Finite weights can still be large enough for the outputs to overflow (the
+        # per-epoch checks see the outputs before each step): such a network fails here
+        # rather than in predict. The same pass counts the classes predicted.
+        self.train_prediction_counts_ = self.count_training_predictions()
         del self.history[self.n_recorded_epochs_:]  # an epoch cut short by Ctrl-C
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
@@ -320,19 +320,31 @@ class NoisyLabelNet(NeuralNet):
         return outputs
 
     @torch.no_grad()
-    def outputs_finite(self, module):
-        """Whether ``module``'s outputs on every training row are finite (in eval mode,
-        block by block; nothing is kept)."""
-        module.eval()
+    def count_training_predictions(self):
+        """How many training rows the trained net predicts as each class (an int array
+        of length ``n_classes_``), as inference would (eval mode,
+        :meth:`proba_from_logits`), block by block with nothing kept; raises
+        :class:`NonFiniteError` if any network's outputs are non-finite."""
+        networks = self.networks()
+        counts = torch.zeros(self.n_classes_, dtype=torch.long, device=self.X_train_.device)
+        for network in networks:
+            network.eval()
         try:
             for start in range(0, len(self.X_train_), _FULL_PASS_BATCH):
+                X = self.X_train_[start : start + _FULL_PASS_BATCH]
                 with self.mixed_precision():
-                    out = module(self.X_train_[start : start + _FULL_PASS_BATCH])
-                if not bool(out.isfinite().all()):
-                    return False
-            return True
+                    outputs = [network(X) for network in networks]
+                if not all(bool(out.isfinite().all()) for out in outputs):
+                    raise NonFiniteError(
+                        "the trained network's outputs on the training data are "
+                        "non-finite; lower lr or scale the features (e.g. StandardScaler)"
+                    )
+                predicted = self.proba_from_logits(*outputs).argmax(dim=1)
+                counts += torch.bincount(predicted, minlength=self.n_classes_)
         finally:
-            module.train()
+            for network in networks:
+                network.train()
+        return counts.cpu().numpy()
 
     # -- training ---------------------------------------------------------------------
     def fit_loop(self, X, y=None, epochs=None, **fit_params):

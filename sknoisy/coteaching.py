@@ -16,8 +16,6 @@ they memorise wrong ones, which is why the ramp-up period is where the estimate 
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
 from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, fill_doc
@@ -85,7 +83,8 @@ class CoTeachingNet(NoisyLabelNet):
             estimate = self.history[-1, "noise_rate"]
             self.forget_rate_ = min(estimate, _MAX_AUTO_FORGET_RATE)
             # Near (K - 1) / K the labels would carry no information: more likely, the
-            # networks had not fit the data yet. The estimator warns after fit.
+            # networks had not fit the data yet. The estimator warns after fit
+            # (a DegenerateModelWarning).
             k = self.n_classes_
             self.uninformative_estimate_ = estimate >= 0.95 * (k - 1) / k
         self.history.record("target_forget_rate", self.forget_rate_)
@@ -114,9 +113,10 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         confident learning (:func:`~sknoisy.quality.estimate_noise_rate`) on the
         networks' predicted probabilities averaged over the epochs so far estimates the
         share of wrong labels; the last estimate (capped at 0.9) is kept and stored in
-        ``forget_rate_``. On clean data it stays near 0. A warning says when the estimate
-        is near ``(K - 1) / K`` (no information in the labels), which usually means the
-        networks had not fit the data yet.
+        ``forget_rate_``. On clean data it stays near 0. A warning
+        (:class:`~sknoisy.DegenerateModelWarning`) says when the estimate is near
+        ``(K - 1) / K`` (no information in the labels), which usually means the networks
+        had not fit the data yet.
     num_gradual : int or float, default=0.1
         Length ``T_k`` of the ramp of ``R(t)`` from 0 to ``forget_rate``: epochs (int)
         or a fraction of ``max_epochs`` (float), so the schedule fits any run length.
@@ -233,14 +233,16 @@ class CoTeachingClassifier(BaseNoisyClassifier):
 
     def _copy_fitted_state(self, net):
         self.forget_rate_ = float(net.forget_rate_)
+
+    def _fit_warnings(self, net, n_trained_classes):
+        messages = super()._fit_warnings(net, n_trained_classes)
         if net.uninformative_estimate_:
             n_classes = len(self.classes_)
-            warnings.warn(
+            messages.append(
                 f"the estimated noise rate {self.forget_rate_:.2f} is close to "
                 f"{n_classes - 1}/{n_classes}, where labels carry no information: the "
                 "networks had probably not yet fit the data when it was taken, and "
                 "Co-teaching dropped most samples. Set forget_rate explicitly, or give the "
-                "ramp more epochs (num_gradual) or steps (smaller batch_size).",
-                UserWarning,
-                stacklevel=3,
+                "ramp more epochs (num_gradual) or steps (smaller batch_size)."
             )
+        return messages

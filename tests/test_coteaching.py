@@ -8,7 +8,12 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sknoisy import CoTeachingClassifier, RobustLossClassifier, make_label_noise
+from sknoisy import (
+    CoTeachingClassifier,
+    DegenerateModelWarning,
+    RobustLossClassifier,
+    make_label_noise,
+)
 
 
 def test_forget_rate_ramps_as_the_paper_says(noisy_digits):
@@ -102,7 +107,7 @@ def test_warns_when_the_auto_estimate_carries_no_information():
     X, y = make_classification(n_samples=240, n_features=8, n_informative=5, n_classes=3,
                                random_state=0)
     clf = CoTeachingClassifier(max_epochs=6, hidden_layer_sizes=(8,), random_state=0)
-    with pytest.warns(UserWarning, match="close to 2/3, where labels carry no information"):
+    with pytest.warns(DegenerateModelWarning, match="close to 2/3, where labels carry no"):
         clf.fit(X, y)
 
 

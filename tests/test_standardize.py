@@ -1,7 +1,11 @@
-"""Inputs standardised inside every network estimator (``standardize=True``)."""
+"""Inputs standardised inside every network estimator (``standardize=True``), and the
+warning of a fit that ends predicting a single class (``DegenerateModelWarning``)."""
+
+import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_wine
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -10,6 +14,7 @@ from test_estimators import ESTIMATORS, FAST
 
 from sknoisy import (
     CoTeachingClassifier,
+    DegenerateModelWarning,
     DualEMClassifier,
     RobustLossClassifier,
     _base,
@@ -28,15 +33,36 @@ def noisy_wine():
     return X_train, X_test, make_label_noise(y_train, "symmetric", 0.2, random_state=0), y_test
 
 
+def _degenerate_warnings(caught):
+    return [w for w in caught if issubclass(w.category, DegenerateModelWarning)]
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_raw_tabular_features_train_as_well_as_behind_a_scaler(Estimator, noisy_wine):
     X_train, X_test, y_noisy, y_test = noisy_wine
-    raw = Estimator(random_state=0).fit(X_train, y_noisy)
-    scaled = make_pipeline(StandardScaler(), Estimator(random_state=0)).fit(X_train, y_noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = Estimator(random_state=0).fit(X_train, y_noisy)
+        scaled = make_pipeline(StandardScaler(), Estimator(random_state=0)).fit(X_train, y_noisy)
     raw_score, scaled_score = raw.score(X_test, y_test), scaled.score(X_test, y_test)
     assert raw_score > 0.8  # chance: 0.40 for the largest class
     assert abs(raw_score - scaled_score) <= 0.05
+    assert not _degenerate_warnings(caught)
     assert raw.feature_mean_.shape == raw.feature_scale_.shape == (13,)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_without_standardizing_a_collapsed_fit_warns(Estimator, noisy_wine):
+    # Raw wine without standardisation makes some estimators collapse to one class: those
+    # fits warn, and fits that do not collapse do not.
+    X_train, _, y_noisy, _ = noisy_wine
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = Estimator(standardize=False, max_epochs=20, random_state=0).fit(X_train, y_noisy)
+    assert clf.feature_mean_ is None and clf.feature_scale_ is None
+    collapsed = len(np.unique(clf.predict(X_train))) == 1
+    single_class = [w for w in _degenerate_warnings(caught) if "single class" in str(w.message)]
+    assert len(single_class) == int(collapsed)
 
 
 def test_statistics_are_the_training_rows_mean_and_standard_deviation(noisy_wine):
@@ -169,3 +195,54 @@ def test_standardize_must_be_a_bool(noisy_wine):
     X_train, _, y_noisy, _ = noisy_wine
     with pytest.raises(TypeError, match="standardize must be True or False"):
         RobustLossClassifier(standardize="yes", **FAST).fit(X_train, y_noisy)
+
+
+class _Constant(torch.nn.Module):
+    """Logits that do not depend on the input: one learnt bias per class."""
+
+    def __init__(self, n_classes=3):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(n_classes))
+
+    def forward(self, X):
+        return self.bias.expand(len(X), -1)
+
+
+def test_a_model_predicting_one_class_warns():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = np.array(["a"] * 10 + ["b"] * 40 + ["c"] * 10)  # "b" is the majority
+    clf = RobustLossClassifier(module=_Constant, **{**FAST, "max_epochs": 10, "lr": 0.05})
+    with pytest.warns(DegenerateModelWarning) as record:
+        clf.fit(X, y)
+    (warning,) = _degenerate_warnings(record)
+    message = str(warning.message)
+    assert message.startswith("RobustLossClassifier predicts a single class, 'b',")
+    assert "y has 3 classes" in message
+    assert "standardize" in message and "lr" in message and "max_epochs" in message
+    assert warning.filename == __file__  # points at the call of fit
+    assert set(clf.predict(X)) == {"b"}  # fitted all the same
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_every_estimator_warns_when_it_cannot_tell_rows_apart(Estimator):
+    X = np.ones((40, 3))  # identical rows: one prediction for all of them
+    y = np.repeat([0, 1], [30, 10])
+    with pytest.warns(DegenerateModelWarning, match=f"^{Estimator.__name__} predicts a single"):
+        Estimator(**FAST).fit(X, y)
+
+
+def test_a_normal_fit_does_not_warn(noisy_wine):
+    X_train, _, y_noisy, _ = noisy_wine
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateModelWarning)
+        RobustLossClassifier(**{**FAST, "max_epochs": 10}).fit(X_train, y_noisy)
+
+
+def test_classes_without_weight_do_not_count():
+    # Trained on one class (the others weigh 0), a model that predicts it is not degenerate.
+    X = np.ones((40, 3))
+    y = np.repeat([0, 1], 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateModelWarning)
+        RobustLossClassifier(**FAST).fit(X, y, sample_weight=(y == 0).astype(float))
