@@ -1,8 +1,8 @@
 """MkDocs hooks for the sknoisy documentation (``hooks:`` in mkdocs.yml).
 
 - The committed benchmark outputs in ``benchmarks/results/`` and its folders (tables,
-  plots, CSV, the demo output) are added to the site at ``benchmarks/results/`` without a copy in ``docs/``:
-  the Markdown tables become pages, the rest static files.
+  plots, CSV, the demo output) are added to the site at ``benchmarks/results/`` without
+  a copy in ``docs/``: the Markdown tables become pages, the rest static files.
 - Links written for GitHub, from a page in ``docs/`` up to ``../benchmarks/results/...``,
   are pointed at those site copies, so a page reads the same in both places.
 - A Griffe extension (``SphinxRoles``) turns the Sphinx roles and math of the numpydoc
