@@ -1,4 +1,4 @@
-"""Summaries of the benchmark CSV: Markdown tables, the README excerpt and the plots.
+"""Summaries of the benchmark CSV: Markdown tables and plots.
 
 ``benchmarks/run.py`` calls :func:`write` after each run, over every row of the CSV
 (``--resume`` with nothing left to run just redraws). Files written to the output
@@ -7,8 +7,6 @@ directory:
 - ``bench.md``: per dataset, tables of clean-test accuracy, label-quality AUROC,
   label-issue precision / recall / F1 and fit time, methods x noise kinds, mean ± std
   over seeds; failed cells listed at the end.
-- ``headline.md``: the accuracy tables of digits and synthetic with the plot, included
-  in README by ``benchmarks/readme_tables.py``.
 - ``accuracy.png``: accuracy against the symmetric noise rate, one panel per dataset.
 - ``precision_recall.png``: label-issue precision against recall, one panel per dataset.
 
@@ -27,7 +25,6 @@ import numpy as np
 import pandas as pd
 from grid import CLEAN, KEY, ORACLES, SYMMETRIC_RATES
 
-HEADLINE_DATASETS = ("digits", "synthetic")
 METRICS = {
     "accuracy": "Clean-test accuracy",
     "quality_auroc": "AUROC of label quality (wrong vs right labels)",
@@ -193,21 +190,6 @@ def bench_markdown(df, command, jobs, speed_table=""):
     return "\n".join(parts).rstrip() + "\n"
 
 
-def headline_markdown(df, command, jobs):
-    parts = [
-        "Clean-test accuracy, mean ± std over seeds, every method with default parameters. "
-        + provenance(df, command, jobs),
-        "",
-    ]
-    for dataset in HEADLINE_DATASETS:
-        subset = df[df["dataset"] == dataset]
-        if subset.empty:
-            continue
-        parts += [f"**{dataset}**", "", metric_table(subset, "accuracy"), ""]
-    parts += [LEGEND, "", "![accuracy against noise rate](benchmarks/results/accuracy.png)"]
-    return "\n".join(parts) + "\n"
-
-
 def _style(index):
     """Colour, marker and line style of the index-th method: ten dark colours with solid
     lines, then ten light ones with dashed lines, then dotted."""
@@ -227,8 +209,8 @@ def plot_accuracy(df, path):
     ok = df[df["status"] == "ok"]
     datasets = _ordered(df["dataset"])
     methods = _ordered(df["method"])
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4.5), squeeze=False)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
+    fig, axes = _panels(plt, len(datasets))
+    for ax, dataset in zip(axes.flat, datasets, strict=False):
         subset = ok[ok["dataset"] == dataset]
         for i, method in enumerate(methods):
             color, marker, linestyle = _style(i)
@@ -273,8 +255,8 @@ def plot_precision_recall(df, path):
     methods = _ordered(df["method"])  # the accuracy plot's order, hence its colours
     noises = _ordered(ok["noise"])
     markers = dict(zip(noises, "osD^vP*Xh", strict=False))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4.5), squeeze=False)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
+    fig, axes = _panels(plt, len(datasets))
+    for ax, dataset in zip(axes.flat, datasets, strict=False):
         means = (
             ok[ok["dataset"] == dataset]
             .groupby(["method", "noise"])[["issue_precision", "issue_recall"]]
@@ -319,6 +301,16 @@ def plot_precision_recall(df, path):
     plt.close(fig)
 
 
+def _panels(plt, n, columns=4):
+    """A figure with one panel per problem, ``columns`` to a row; unused panels hidden."""
+    ncols = min(columns, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4.5 * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def _legend(axes):
     seen = {}
     for ax in axes.flat:
@@ -328,7 +320,7 @@ def _legend(axes):
 
 
 def write(rows, output, *, command, jobs):
-    """Write bench.md, headline.md and the plots for the rows into ``output``."""
+    """Write bench.md and the plots for the rows into ``output``."""
     output = Path(output)
     df = frame(rows)
     if df.empty:
@@ -340,7 +332,6 @@ def write(rows, output, *, command, jobs):
             line for line in speed.read_text().splitlines() if line.startswith("|")
         )
     (output / "bench.md").write_text(bench_markdown(df, command, jobs, speed_table))
-    (output / "headline.md").write_text(headline_markdown(df, command, jobs))
     plot_accuracy(df, output / "accuracy.png")
     plot_precision_recall(df, output / "precision_recall.png")
 
