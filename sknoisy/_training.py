@@ -248,7 +248,8 @@ class NoisyLabelNet(NeuralNet):
     def raise_non_finite(self):
         raise NonFiniteError(
             f"the training loss became non-finite at epoch {len(self.history)}; lower "
-            "lr, scale the features (e.g. StandardScaler) or check the module"
+            "lr, scale the features (standardize=True, the default, or a StandardScaler) "
+            "or check the module"
         )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
@@ -260,7 +261,7 @@ class NoisyLabelNet(NeuralNet):
             if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
                 raise NonFiniteError(
                     "the network's weights became non-finite during training; lower lr or "
-                    "scale the features (e.g. StandardScaler)"
+                    "scale the features (standardize=True, the default, or a StandardScaler)"
                 )
         # Finite weights can still be large enough for the outputs to overflow (the
         # per-epoch checks see the outputs before each step): such a network fails here
@@ -336,8 +337,9 @@ class NoisyLabelNet(NeuralNet):
                     outputs = [network(X) for network in networks]
                 if not all(bool(out.isfinite().all()) for out in outputs):
                     raise NonFiniteError(
-                        "the trained network's outputs on the training data are "
-                        "non-finite; lower lr or scale the features (e.g. StandardScaler)"
+                        "the trained network's outputs on the training data are non-finite; "
+                        "lower lr or scale the features (standardize=True, the default, or a "
+                        "StandardScaler)"
                     )
                 predicted = self.proba_from_logits(*outputs).argmax(dim=1)
                 counts += torch.bincount(predicted, minlength=self.n_classes_)
