@@ -4,7 +4,7 @@ For each estimator and each size ``n`` (10^4, 10^5 and 10^6 rows by default) thi
 fits the estimator on ``n x 128`` float32 rows of 10 classes with 40% symmetric label
 noise, on the CPU, and measures the wall time of ``fit`` and the peak memory the fit
 adds to the process. It then reports how each grows with ``n`` (the slope of
-log(time) and log(memory) against log(n)) and checks the memory bound of issue 8:
+log(time) and log(memory) against log(n)) and checks the memory bound sknoisy promises:
 
     peak memory of fit <= 2 x the data + 64 bytes x n_samples x n_classes + 64 MiB
 

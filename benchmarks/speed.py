@@ -32,7 +32,7 @@ shared machine speed drifts, and a pair run back to back sees the same condition
 table also gives the median times (their quotient is not the ratio), and each fit's
 median time divided by plain cross-entropy's. DualEM does more per epoch than its
 two-network reference loop (an E-step pass over the data per network, augmentation), so
-its target is a fit at most 3x that of plain cross-entropy, as its issue asks;
+its target is a fit at most 3x that of plain cross-entropy;
 NeighborMix's (an eval pass and a mixture model per epoch, mixing) at most 2x, and
 DivideMix's (two networks, each with an eval pass and a mixture model per epoch, guesses
 from both networks and mixup on every batch) at most 4x.

@@ -1,4 +1,4 @@
-"""Devices, mixed precision and memory-conscious data paths (issue 8).
+"""Devices, mixed precision and memory-conscious data paths.
 
 The GPU itself is not available in CI: the CUDA-specific tests run only where one is,
 and what can be checked on the CPU (autocast, loss scaling, pickles of nets fitted

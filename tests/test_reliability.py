@@ -1,4 +1,4 @@
-"""Reliability (issue 9, in part): persistence, determinism across processes and
+"""Reliability: persistence, determinism across processes and
 parallel searches, and memory over repeated fits."""
 
 import ast
