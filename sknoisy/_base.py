@@ -30,7 +30,7 @@ from ._training import (
 )
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
-from .selection import resolve_epochs
+from .selection import auto_max_epochs, resolve_epochs
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -105,8 +105,12 @@ standardize : bool, default=True
         Hidden layer widths of the default MLP (ignored with a custom ``module``).
     dropout : float, default=0.0
         Dropout probability of the default MLP (ignored with a custom ``module``).
-    max_epochs : int, default=50
-        Number of passes over the training data.
+    max_epochs : int or "auto", default="auto"
+        Number of passes over the training data. ``"auto"`` makes about 2000
+        optimisation steps (whole epochs, at least 10 and at most 50; see
+        :func:`~sknoisy.selection.auto_max_epochs`): the steps, not the passes, decide
+        how far a network gets and when it starts memorising wrong labels. Warm-ups and
+        ramps given as fractions are fractions of this run.
     batch_size : int, default=128
         Mini-batch size; batches are reshuffled every epoch.
     lr : float, default=1e-3
@@ -350,8 +354,9 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         """Per-sample loss module (``reduction="none"``)."""
         raise NotImplementedError
 
-    def _net_params(self):
-        """Method-specific keyword arguments for ``_net_class``; validates them."""
+    def _net_params(self, max_epochs):
+        """Method-specific keyword arguments for ``_net_class``, for a run of
+        ``max_epochs`` epochs (``max_epochs`` resolved); validates them."""
         return {}
 
     def _encoded_net_params(self, y_encoded, n_classes, **fit_params):
@@ -391,11 +396,12 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, attribute)
         hidden_layer_sizes = self._check_common_params()
-        net_params = self._net_params()
         X_given = X
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2
         )
+        max_epochs = self._run_length(len(X))
+        net_params = self._net_params(max_epochs)
         check_classification_targets(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -430,7 +436,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 optimizer=optimizer,
                 lr=self.lr,
                 **{f"optimizer__{k}": v for k, v in optimizer_params.items()},
-                max_epochs=self.max_epochs,
+                max_epochs=max_epochs,
                 batch_size=self.batch_size,
                 iterator_train=TensorBatchIterator,
                 iterator_train__shuffle=True,
@@ -467,6 +473,13 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(message, DegenerateModelWarning, stacklevel=3)
         return self
 
+    def _run_length(self, n_samples):
+        """Epochs of the run: ``max_epochs``, or for ``"auto"`` about
+        ``AUTO_RUN_STEPS`` optimisation steps on ``n_samples`` rows."""
+        if _is_auto(self.max_epochs):
+            return auto_max_epochs(n_samples, self.batch_size)
+        return self.max_epochs
+
     def _fit_warnings(self, net, n_trained_classes):
         """Messages of the :class:`DegenerateModelWarning` that ``fit`` issues once the
         estimator is fitted: the trained ``net`` predicting a single class for every
@@ -488,7 +501,8 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_common_params(self):
         """Validate the shared parameters; returns ``hidden_layer_sizes`` as a tuple."""
-        _check_number(self.max_epochs, "max_epochs", low=1, integer=True)
+        if not _is_auto(self.max_epochs):
+            _check_number(self.max_epochs, "max_epochs", low=1, integer=True)
         _check_number(self.batch_size, "batch_size", low=1, integer=True)
         _check_number(self.lr, "lr", low=0, low_open=True)
         _check_number(self.weight_decay, "weight_decay", low=0)

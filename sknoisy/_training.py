@@ -19,7 +19,7 @@ from skorch.utils import TeeGenerator, to_tensor
 
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
-from .selection import AUTO_WARMUP_FRACTION, augment, auto_warmup_epochs
+from .selection import AUTO_WARMUP_FRACTION, augment, auto_warmup_epochs, feature_quantiles
 
 __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError"]
 
@@ -197,10 +197,10 @@ class NoisyLabelNet(NeuralNet):
     # -- per-sample training state ----------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.X_train_, self.y_train_ = X.X, X.y  # on the training device
-        # For augmentation (selection.augment), which works in units of each feature's
-        # spread.
+        # For augmentation (selection.augment), which perturbs each feature on its own
+        # quantiles.
         self.feature_mean_ = X.X.mean(dim=0)
-        self.feature_std_ = X.X.std(dim=0, correction=0)
+        self.feature_quantiles_ = feature_quantiles(X.X)
         self.train_labels_ = X.y.cpu().numpy()
         self.sample_weight_ = X.sample_weight
         self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
@@ -271,7 +271,7 @@ class NoisyLabelNet(NeuralNet):
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
         del self.X_train_, self.y_train_, self.train_labels_, self.sample_weight_
-        del self.feature_mean_, self.feature_std_
+        del self.feature_mean_, self.feature_quantiles_
         del self.epoch_logits_, self.proba_sum_, self.grad_scaler_
 
     def estimate_label_quality(self):
@@ -358,8 +358,8 @@ class NoisyLabelNet(NeuralNet):
 
     def augment(self, X, noise=0.0, mask=0.0):
         """A random view of a batch: :func:`~sknoisy.selection.augment` with the training
-        data's feature means and standard deviations."""
-        return augment(X, self.feature_mean_, self.feature_std_, noise, mask)
+        data's feature quantiles and means."""
+        return augment(X, self.feature_quantiles_, self.feature_mean_, noise, mask)
 
     def weighted_mean(self, losses, index, mask=None):
         """Mean of per-sample losses over ``mask`` (all when None), weighted by

@@ -27,7 +27,8 @@ _FORMAT = 1
 _NOT_STATE = {
     "history_", "initialized_", "virtual_params_", "init_context_", "callbacks_",
     "prefixes_", "cuda_dependent_attributes_", "grad_scaler_",
-    "X_train_", "y_train_", "train_labels_", "sample_weight_", "feature_mean_", "feature_std_",
+    "X_train_", "y_train_", "train_labels_", "sample_weight_", "feature_mean_",
+    "feature_quantiles_",
 }  # fmt: skip
 # Net parameters that may differ between a fit and its resumption.
 _FREE_PARAMS = {"verbose", "device", "callbacks"}

@@ -240,8 +240,10 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         close to uniform, and correcting by it removes the signal). Ignored when ``T``
         is given: correction starts at once.
     augment_noise : float, default=0.5
-        Standard deviation of the Gaussian noise added to every training batch, in units
-        of each feature's standard deviation in the training data; 0 turns it off.
+        Standard deviation of the Gaussian noise added to every training batch in each
+        feature's normal scores (its quantiles among the training rows, through the
+        inverse normal CDF), mapped back through the feature's quantiles
+        (:func:`~sknoisy.selection.augment`); 0 turns it off.
     {common_parameters}
 
     Attributes
@@ -294,7 +296,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         module_params=None,
         hidden_layer_sizes=(256, 256),
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -330,7 +332,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _net_params(self):
+    def _net_params(self, max_epochs):
         _check_option(self.correction, "correction", CORRECTIONS)
         _check_number(self.anchor_percentile, "anchor_percentile", low=0, high=100)
         _check_number(self.revisions, "revisions", low=0, integer=True)
@@ -343,7 +345,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
             "estimator": estimator if isinstance(estimator, str) else None,
             "anchor_percentile": float(self.anchor_percentile),
             "revisions": int(self.revisions),
-            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
+            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
             "augment_noise": float(self.augment_noise),
         }
 

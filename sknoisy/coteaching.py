@@ -179,7 +179,7 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         module_params=None,
         hidden_layer_sizes=(256, 256),
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -213,17 +213,17 @@ class CoTeachingClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _net_params(self):
+    def _net_params(self, max_epochs):
         _check_auto_or_rate(self.forget_rate, "forget_rate")
         _check_number(self.exponent, "exponent", low=0, low_open=True)
         if self.inference not in ("ensemble", "first"):
             raise ValueError(
                 f"inference must be 'ensemble' or 'first', got {self.inference!r}"
             )
-        self.num_gradual_ = resolve_epochs(self.num_gradual, self.max_epochs, "num_gradual")
+        self.num_gradual_ = resolve_epochs(self.num_gradual, max_epochs, "num_gradual")
         if self.forget_rate == "auto":
             # The estimate is taken during the ramp; an untrained network overestimates.
-            self.num_gradual_ = max(self.num_gradual_, min(_MIN_AUTO_RAMP, self.max_epochs // 2))
+            self.num_gradual_ = max(self.num_gradual_, min(_MIN_AUTO_RAMP, max_epochs // 2))
         return {
             "forget_rate": self.forget_rate,
             "num_gradual": self.num_gradual_,

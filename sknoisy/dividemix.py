@@ -11,7 +11,7 @@ confirming its own mistakes:
 - unlabelled rows: co-guessing, the average of both networks' predictions, sharpened;
 - mixup of the inputs and these targets (``alpha``); cross-entropy on the labelled part,
   squared error on the unlabelled part weighted by ``lambda_u`` (ramped in), and a
-  penalty that keeps the mean prediction near the uniform prior.
+  penalty that keeps the mean prediction near the class frequencies of the given labels.
 
 Both networks predict: their logits are summed. Feature vectors have no natural
 augmentation, so each batch is perturbed with Gaussian noise and feature masking
@@ -20,7 +20,6 @@ augmentation, so each batch is perturbed with Gaussian noise and feature masking
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
@@ -66,6 +65,8 @@ class DivideMixNet(NoisyLabelNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         self.n_classes_ = int(X.y.max()) + 1
+        counts = torch.bincount(X.y, minlength=self.n_classes_).to(X.X.dtype)
+        self.label_prior_ = counts / counts.sum()
         self.warmup_end_ = self.warmup_length(self.warmup_epochs, len(X.y))
         self.clean_ = None  # (2, n): each network's clean posterior
         self.lambda_u_ = None if _is_auto(self.lambda_u) else float(self.lambda_u)
@@ -92,7 +93,7 @@ class DivideMixNet(NoisyLabelNet):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X, y, **kwargs)
-        del self.clean_
+        del self.clean_, self.label_prior_
 
     @torch.no_grad()
     def co_divide(self):
@@ -144,9 +145,12 @@ class DivideMixNet(NoisyLabelNet):
                 + self.current_lambda_u_ * self.weighted_mean(loss_u, index, 1 - labelled)
             )
             if self.prior_penalty:
-                # KL(uniform prior || the batch's mean prediction).
+                # KL(class frequencies of the given labels || the batch's mean
+                # prediction); the reference's uniform prior would pull the predictions
+                # of imbalanced data towards the rare classes.
                 mean_proba = log_proba.exp().mean(dim=0).clamp_min(1e-12)
-                loss = loss - mean_proba.log().mean() - math.log(self.n_classes_)
+                prior = self.label_prior_
+                loss = loss + (prior * (prior.clamp_min(1e-12).log() - mean_proba.log())).sum()
         return loss, tuple(guesses)
 
     @torch.no_grad()
@@ -206,10 +210,14 @@ class DivideMixClassifier(BaseNoisyClassifier):
     rampup_epochs : int or float, default=0.1
         Length of the ramp, in epochs (int) or as a fraction of ``max_epochs`` (float).
     prior_penalty : bool, default=True
-        Penalise the batch's mean prediction for moving away from the uniform prior.
+        Penalise the batch's mean prediction for moving away from the class
+        frequencies of the given labels (the reference's uniform prior, on balanced
+        data).
     augment_noise : float, default=0.5
-        Standard deviation of the Gaussian noise added to every training batch, in units
-        of each feature's standard deviation in the training data; 0 turns it off.
+        Standard deviation of the Gaussian noise added to every training batch, in each
+        feature's normal scores (its quantiles among the training rows, through the
+        inverse normal CDF), mapped back through the feature's quantiles
+        (:func:`~sknoisy.selection.augment`); 0 turns it off.
     augment_mask : float in [0, 1), default=0.0
         Probability that a feature of a training row is replaced by its mean.
     {common_parameters}
@@ -266,7 +274,7 @@ class DivideMixClassifier(BaseNoisyClassifier):
         module_params=None,
         hidden_layer_sizes=(256, 256),
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -305,7 +313,7 @@ class DivideMixClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _net_params(self):
+    def _net_params(self, max_epochs):
         _check_number(self.p_threshold, "p_threshold", low=0, high=1, low_open=True,
                       high_open=True)  # fmt: skip
         _check_number(self.T, "T", low=0, low_open=True)
@@ -319,13 +327,13 @@ class DivideMixClassifier(BaseNoisyClassifier):
         _check_number(self.augment_noise, "augment_noise", low=0)
         _check_number(self.augment_mask, "augment_mask", low=0, high=1, high_open=True)
         return {
-            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
+            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
             "p_threshold": float(self.p_threshold),
             "T": float(self.T),
             "alpha": float(self.alpha),
             "lambda_u": self.lambda_u,
             "rampup_epochs": resolve_epochs(
-                self.rampup_epochs, self.max_epochs, "rampup_epochs"
+                self.rampup_epochs, max_epochs, "rampup_epochs"
             ),
             "prior_penalty": bool(self.prior_penalty),
             "augment_noise": float(self.augment_noise),

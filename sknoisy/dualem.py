@@ -302,11 +302,13 @@ class DualEMClassifier(BaseNoisyClassifier):
         Weight of the previous epochs' cleanness in each new posterior (0: none).
     weak_noise : float, default=0.5
         Standard deviation of the Gaussian noise of the weak view, on which both
-        networks train, in units of each feature's standard deviation in the training
-        data. It also slows the memorisation of wrong labels; 0 turns it off.
+        networks train, in each feature's normal scores (its quantiles among the
+        training rows, through the inverse normal CDF), mapped back through the
+        feature's quantiles (:func:`~sknoisy.selection.augment`). It also slows the
+        memorisation of wrong labels; 0 turns it off.
     strong_noise : float, default=1.0
         Standard deviation of the Gaussian noise of the strong view (the auxiliary
-        network's pseudo-label training), in the same units.
+        network's pseudo-label training), in the same normal scores.
     strong_mask : float in [0, 1), default=0.15
         Probability that the strong view replaces a feature by its training mean.
     {common_parameters}
@@ -373,7 +375,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         module_params=None,
         hidden_layer_sizes=(256, 256),
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -417,7 +419,7 @@ class DualEMClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _net_params(self):
+    def _net_params(self, max_epochs):
         _check_auto_or_rate(self.noise_rate, "noise_rate")
         _check_option(self.corruption, "corruption", CORRUPTIONS)
         _check_option(self.selection, "selection", SELECTIONS)
@@ -436,11 +438,11 @@ class DualEMClassifier(BaseNoisyClassifier):
             "noise_rate": self.noise_rate,
             "corruption": self.corruption,
             "selection": self.selection,
-            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
+            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
             "cr": self.cr,
             "cr_beta": self.cr_beta,
             "cr_ramp_epochs": resolve_epochs(
-                self.cr_ramp_epochs, self.max_epochs, "cr_ramp_epochs"
+                self.cr_ramp_epochs, max_epochs, "cr_ramp_epochs"
             ),
             "temperature": self.temperature,
             "pl_threshold": self.pl_threshold,

@@ -278,7 +278,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
         module_params=None,
         hidden_layer_sizes=(256, 256),
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -348,7 +348,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
             trusted = mask
         return {"trusted": trusted, "n_classes": n_classes}
 
-    def _net_params(self):
+    def _net_params(self, max_epochs):
         if not _is_auto(self.percentile):
             if not isinstance(self.percentile, numbers.Real):
                 raise ValueError(
@@ -359,7 +359,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
         return {
             "percentile": self.percentile,
             "burn_in_epochs": _check_warmup(
-                self.burn_in_epochs, self.max_epochs, "burn_in_epochs"
+                self.burn_in_epochs, max_epochs, "burn_in_epochs"
             ),
             "loss_decay": float(self.loss_decay),
         }

@@ -285,9 +285,10 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         the soft targets (as the authors' code) or the given labels.
     augment_noise : float, default=0.5
         Standard deviation of the Gaussian noise added to every training row before it
-        is mixed, in units of each feature's standard deviation in the training data;
-        0 turns it off. It slows the memorisation of wrong labels (``docs/neighbormix.md``
-        has the measurements).
+        is mixed, in each feature's normal scores (its quantiles among the training
+        rows, through the inverse normal CDF), mapped back through the feature's
+        quantiles (:func:`~sknoisy.selection.augment`); 0 turns it off. It slows the
+        memorisation of wrong labels (``docs/neighbormix.md`` has the measurements).
     {common_parameters}
 
     Attributes
@@ -348,7 +349,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         module_params=None,
         hidden_layer_sizes=(256, 256),
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -389,7 +390,7 @@ class NeighborMixClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _net_params(self):
+    def _net_params(self, max_epochs):
         _check_option(self.metric, "metric", METRICS)
         _check_option(self.neighbor_scope, "neighbor_scope", SCOPES)
         _check_option(self.loss_target, "loss_target", LOSS_TARGETS)
@@ -403,9 +404,9 @@ class NeighborMixClassifier(BaseNoisyClassifier):
             "n_neighbors": int(self.n_neighbors),
             "metric": self.metric,
             "neighbor_scope": self.neighbor_scope,
-            "warmup_epochs": _check_warmup(self.warmup_epochs, self.max_epochs),
+            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
             "neighbor_start": resolve_epochs(
-                self.neighbor_start, self.max_epochs, "neighbor_start"
+                self.neighbor_start, max_epochs, "neighbor_start"
             ),
             "momentum": float(self.momentum),
             "target_update_every": int(self.target_update_every),

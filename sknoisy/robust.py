@@ -79,7 +79,7 @@ class RobustLossClassifier(BaseNoisyClassifier):
         module_params=None,
         hidden_layer_sizes=(256, 256),
         dropout=0.0,
-        max_epochs=50,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer="adam",

@@ -18,15 +18,21 @@ from sklearn.mixture import GaussianMixture
 
 __all__ = [
     "resolve_epochs",
+    "auto_max_epochs",
     "auto_warmup_epochs",
     "forget_rate_schedule",
     "small_loss_mask",
     "loss_mixture_clean_posterior",
     "sharpen",
     "mixup",
+    "feature_quantiles",
     "augment",
 ]
 
+# max_epochs="auto": about this many optimisation steps, in whole epochs within these bounds.
+AUTO_RUN_STEPS = 2000
+AUTO_MIN_EPOCHS = 10
+AUTO_MAX_EPOCHS = 50
 # warmup_epochs="auto": about this many optimisation steps, at most this share of the run.
 AUTO_WARMUP_STEPS = 100
 AUTO_WARMUP_FRACTION = 0.1
@@ -69,6 +75,44 @@ def resolve_epochs(value, max_epochs, name):
             )
         return min(max_epochs, max(1, round(value * max_epochs))) if value > 0 else 0
     raise TypeError(f"{name} must be an int (epochs) or a float (fraction), got {value!r}")
+
+
+def auto_max_epochs(n_samples, batch_size):
+    """Length of the run for ``max_epochs="auto"``: about ``AUTO_RUN_STEPS`` steps.
+
+    How far a network gets, and when it starts memorising wrong labels, depends on the
+    optimisation steps it takes rather than on passes over the data: a fixed number of
+    epochs gives a small data set few steps and a large one many. The run is the whole
+    epochs that make about ``AUTO_RUN_STEPS`` (2000) steps, at least ``AUTO_MIN_EPOCHS``
+    (10), so that every method's per-epoch steps have epochs to work in, and at most
+    ``AUTO_MAX_EPOCHS`` (50): memorising a wrong label takes passes over it, so a small
+    data set gets no more passes than it needs, even though it makes fewer steps.
+
+    Parameters
+    ----------
+    n_samples : int
+        Training rows.
+    batch_size : int
+        Rows per optimisation step.
+
+    Returns
+    -------
+    epochs : int
+
+    Examples
+    --------
+    >>> auto_max_epochs(7000, 128)  # 55 steps an epoch
+    37
+    >>> auto_max_epochs(21_000, 128)  # 165 steps an epoch
+    13
+    >>> auto_max_epochs(1_000_000, 128)  # 7813 steps an epoch: at least 10 epochs
+    10
+    >>> auto_max_epochs(1257, 128)  # 10 steps an epoch: at most 50 epochs
+    50
+    """
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    epochs = math.ceil(AUTO_RUN_STEPS / steps_per_epoch)
+    return min(max(epochs, AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
 
 
 def auto_warmup_epochs(n_samples, batch_size, max_epochs, max_fraction=AUTO_WARMUP_FRACTION):
@@ -277,18 +321,68 @@ def mixup(X, targets, alpha):
     return lam * X + (1 - lam) * X[perm], lam * targets + (1 - lam) * targets[perm]
 
 
-def augment(X, mean, std, noise=0.0, mask=0.0):
-    """A randomly perturbed view of feature vectors, in units of each feature's spread.
-
-    Gaussian noise of ``noise`` standard deviations of each feature, then each feature
-    replaced by its mean with probability ``mask``. Scaling by the spread perturbs
-    unscaled features as much as standardised ones.
+def feature_quantiles(X, n_quantiles=1001, max_rows=100_000):
+    """Each feature's quantiles in the training data: the grid :func:`augment` perturbs on.
 
     Parameters
     ----------
     X : torch.Tensor of shape (n, ...)
-    mean, std : torch.Tensor of shape X.shape[1:]
-        Each feature's mean and standard deviation in the training data.
+    n_quantiles : int, default=1001
+    max_rows : int, default=100_000
+        Larger data is subsampled (with torch's random generator) before sorting.
+
+    Returns
+    -------
+    quantiles : torch.Tensor of shape (n_features, n_quantiles)
+        Row ``j`` is feature ``j`` (of the flattened ``X.shape[1:]``), sorted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> feature_quantiles(torch.arange(10.0)[:, None], n_quantiles=3).tolist()
+    [[0.0, 4.0, 9.0]]
+    """
+    flat = X.reshape(len(X), -1)
+    if len(flat) > max_rows:
+        flat = flat[torch.randperm(len(flat), device=flat.device)[:max_rows]]
+    ordered = flat.T.sort(dim=1).values
+    positions = torch.linspace(0, len(flat) - 1, n_quantiles, device=flat.device)
+    return ordered[:, positions.round().long()].contiguous()
+
+
+def _quantile_position(quantiles, x):
+    """Fractional position of each ``x[j, i]`` on row ``j`` of the quantile grid: linear
+    between distinct grid values, the middle of a run of equal ones (a binary or one-hot
+    column), clamped to the grid's ends."""
+    last = quantiles.shape[1] - 1
+    first_at = torch.searchsorted(quantiles, x, right=False)  # first grid value >= x
+    past = torch.searchsorted(quantiles, x, right=True)  # first grid value > x
+    below = quantiles.gather(1, (first_at - 1).clamp(0, last))
+    above = quantiles.gather(1, first_at.clamp(0, last))
+    gap = above - below
+    between = first_at - 1 + torch.where(gap > 0, (x - below) / gap.clamp_min(1e-30), 0.5)
+    position = torch.where(past > first_at, (first_at + past - 1) / 2, between)
+    return position.clamp(0, last)
+
+
+def augment(X, quantiles, mean, noise=0.0, mask=0.0):
+    """A randomly perturbed view of feature vectors that keeps each feature's distribution.
+
+    Each value moves by Gaussian noise of ``noise`` standard deviations in the feature's
+    normal scores (its quantile in the training data, through the inverse normal CDF) and
+    back: a heavy-tailed column is perturbed in its bulk as much as in its tail, a binary
+    or one-hot column keeps its values and flips now and then (a value between them is
+    rare), and units and scales do not matter. Then each feature is replaced by its mean
+    with probability ``mask``.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, ...)
+    quantiles : torch.Tensor of shape (n_features, n_quantiles)
+        Each feature's quantiles in the training data (:func:`feature_quantiles`), for
+        ``n_features`` the size of the trailing dimensions of ``X`` that make one row.
+    mean : torch.Tensor
+        Each feature's mean in the training data, of one row's shape.
     noise : float, default=0.0
     mask : float in [0, 1), default=0.0
 
@@ -299,13 +393,28 @@ def augment(X, mean, std, noise=0.0, mask=0.0):
     Examples
     --------
     >>> import torch
-    >>> X = torch.zeros(10_000, 2)
-    >>> view = augment(X, torch.zeros(2), torch.tensor([1.0, 10.0]), noise=0.5)
-    >>> view.std(dim=0).round(decimals=1).tolist()
-    [0.5, 5.0]
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> X = torch.cat([torch.randn(5000, 1), (torch.rand(5000, 1) < 0.5).float()], dim=1)
+    >>> view = augment(X, feature_quantiles(X), X.mean(dim=0), noise=0.5)
+    >>> round(float((view[:, 0] - X[:, 0]).std()), 1)  # about 0.5 for a normal column
+    0.5
+    >>> binary = (view[:, 1] == 0) | (view[:, 1] == 1)  # a binary column stays binary,
+    >>> bool(binary.float().mean() > 0.99)  # but for the odd value in between
+    True
     """
     if noise:
-        X = X + noise * std * torch.randn_like(X)
+        n_features, n_quantiles = quantiles.shape
+        flat = X.reshape(-1, n_features).T.contiguous()
+        normal = torch.distributions.Normal(0.0, 1.0)
+        score = normal.icdf((_quantile_position(quantiles, flat) + 0.5) / n_quantiles)
+        moved = normal.cdf(score + noise * torch.randn_like(score)) * n_quantiles - 0.5
+        moved = moved.clamp(0, n_quantiles - 1)
+        lower = moved.floor().long()
+        upper = (lower + 1).clamp(max=n_quantiles - 1)
+        weight = moved - lower
+        flat = quantiles.gather(1, lower) * (1 - weight) + quantiles.gather(1, upper) * weight
+        X = flat.T.reshape(X.shape)
     if mask:
         X = torch.where(torch.rand_like(X) < mask, mean.expand_as(X), X)
     return X

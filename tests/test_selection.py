@@ -5,6 +5,7 @@ import torch
 from sknoisy.selection import (
     augment,
     auto_warmup_epochs,
+    feature_quantiles,
     forget_rate_schedule,
     loss_mixture_clean_posterior,
     mixup,
@@ -80,14 +81,46 @@ def test_mixup_stays_closer_to_each_row():
         assert bool((X_mixed.diagonal() >= 0.5).all())  # lam >= 0.5 on the row itself
 
 
-def test_augmented_views_are_in_units_of_each_features_spread():
+def test_augmented_views_move_each_feature_on_its_own_quantiles():
     torch.manual_seed(0)
-    X = torch.zeros(20_000, 3)
-    std, mean = torch.tensor([1.0, 100.0, 0.0]), torch.tensor([5.0, 6.0, 7.0])
-    noisy = augment(X, mean, std, noise=0.5)
-    np.testing.assert_allclose(noisy.std(dim=0), [0.5, 50, 0], rtol=0.05)
-    assert torch.equal(augment(X, mean, std), X)
-    masked = augment(X, mean, std, mask=0.3)
-    replaced = masked != 0
-    assert abs(replaced.float().mean() - 0.3) < 0.02
+    n = 20_000
+    X = torch.stack(
+        [
+            torch.randn(n),  # normal
+            torch.randn(n).exp() * 1000,  # log-normal amounts
+            (torch.rand(n) < 0.3).float(),  # binary
+            torch.full((n,), 7.0),  # constant
+        ],
+        dim=1,
+    )
+    quantiles, mean = feature_quantiles(X), X.mean(dim=0)
+    assert quantiles.shape == (4, 1001)
+    assert torch.equal(augment(X, quantiles, mean), X)
+    view = augment(X, quantiles, mean, noise=0.5)
+    assert abs(float((view[:, 0] - X[:, 0]).std()) - 0.5) < 0.03
+    # The log-normal column moves by the same share in log space, bulk and tail alike.
+    log_change = (view[:, 1] / X[:, 1]).log()
+    assert abs(float(log_change.std()) - 0.5) < 0.05
+    binary = view[:, 2]
+    assert float(((binary == 0) | (binary == 1)).float().mean()) > 0.99
+    assert 0.02 < float((binary.round() != X[:, 2]).float().mean()) < 0.15
+    assert torch.equal(view[:, 3], X[:, 3])
+    # Units do not matter.
+    torch.manual_seed(1)
+    scaled = augment(X * 100, feature_quantiles(X * 100), mean * 100, noise=0.5)
+    torch.manual_seed(1)
+    np.testing.assert_allclose(
+        scaled, augment(X, quantiles, mean, noise=0.5) * 100, rtol=1e-3, atol=1e-2
+    )
+    masked = augment(X, quantiles, mean, mask=0.3)
+    replaced = masked != X
+    assert abs(replaced[:, 0].float().mean() - 0.3) < 0.02
     np.testing.assert_array_equal(masked[replaced], mean.expand_as(X)[replaced])
+
+
+def test_augmented_views_keep_the_shape_of_grouped_rows():
+    torch.manual_seed(0)
+    X = torch.randn(200, 3)
+    groups = X[torch.randint(200, (50, 4))]  # (rows, neighbours, features)
+    view = augment(groups, feature_quantiles(X), X.mean(dim=0), noise=0.5)
+    assert view.shape == groups.shape and not torch.equal(view, groups)
