@@ -33,11 +33,14 @@ from .selection import loss_mixture_clean_posterior, resolve_epochs, sharpen
 
 __all__ = ["DivideMixClassifier"]
 
-# lambda_u="auto": DivideMix's CIFAR-10 presets by noise level: 0 at 20% symmetric noise,
-# 25 at 50% and 80%, 50 at 90%. Its "r% symmetric" redraws r of the labels over all ten
-# classes, so the fractions actually wrong are 18%, 45%, 72% and 81%. Read as (upper
-# bound of the estimated fraction of wrong labels, lambda_u); the last bound is inclusive.
-_AUTO_LAMBDA_U = ((0.3, 0.0), (0.75, 25.0), (1.0, 50.0))
+# lambda_u="auto", as (upper bound of the estimated fraction of wrong labels, lambda_u);
+# the last bound is inclusive. DivideMix's CIFAR-10 presets are 0 at 20% symmetric noise,
+# 25 at 50% and 80%, 50 at 90% (fractions actually wrong: 18%, 45%, 72%, 81%). Here the
+# unlabelled loss starts only above 55%: while about half the rows or more are labelled,
+# they train the networks as well alone on images and better on tables, where guessed
+# targets lock the networks into their early mistakes. With fewer labelled rows the
+# guesses are what lets the networks learn at all.
+_AUTO_LAMBDA_U = ((0.55, 0.0), (0.75, 25.0), (1.0, 50.0))
 
 
 class DivideMixNet(NoisyLabelNet):
@@ -203,8 +206,8 @@ class DivideMixClassifier(BaseNoisyClassifier):
         Beta parameter of mixup.
     lambda_u : "auto" or float, default="auto"
         Weight of the unlabelled (squared error) loss, reached linearly over
-        ``rampup_epochs`` after the warm-up. ``"auto"`` follows DivideMix's presets by
-        noise level: 0 up to 30% of wrong labels, 25 up to 75%, else 50, with the
+        ``rampup_epochs`` after the warm-up. ``"auto"`` by noise level: 0 up to 55% of
+        wrong labels (the reference: up to about 30%), 25 up to 75%, else 50, with the
         confident-learning estimate (:func:`~sknoisy.quality.estimate_noise_rate`) from
         both networks' predictions at the end of the warm-up.
     rampup_epochs : int or float, default=0.1
