@@ -2,6 +2,9 @@
 
 Estimators
 ----------
+AutoClassifier
+    The method that suits the data: DivideMix, loss correction, NeighborMix and plain
+    cross-entropy fitted on part of the rows, the best on the rest refitted on all.
 RobustLossClassifier
     One network with a noise-robust loss; ``loss="ce"`` is the plain baseline.
 CoTeachingClassifier
@@ -44,6 +47,7 @@ sknoisy.callbacks  a training checkpoint that an interrupted fit resumes from
 """
 
 from ._base import DegenerateModelWarning
+from .auto import AutoClassifier
 from .correction import LossCorrectionClassifier
 from .coteaching import CoTeachingClassifier
 from .dividemix import DivideMixClassifier
@@ -55,6 +59,7 @@ from .noise import make_label_noise
 from .robust import RobustLossClassifier
 
 __all__ = [
+    "AutoClassifier",
     "CoTeachingClassifier",
     "DegenerateModelWarning",
     "DivideMixClassifier",

@@ -1,39 +1,116 @@
 """Command line of sknoisy: ``python -m sknoisy demo``.
 
-The demo corrupts the training labels of scikit-learn's digits data, fits the plain
-cross-entropy baseline and every other sknoisy estimator on them, and compares the
-estimators on clean test accuracy and on how well they find the wrong labels.
+The demo corrupts the training labels of scikit-learn's digits data and fits, on them,
+the plain cross-entropy baseline, the recommended estimator, cleanlab's
+``CleanLearning`` around the same network as the baseline (when cleanlab is installed)
+and every other sknoisy estimator. It compares them on clean test accuracy and on how
+well they find the wrong labels.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import sys
 import time
 from functools import partial
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import CoTeachingClassifier, RobustLossClassifier
+from . import (
+    AutoClassifier,
+    CoTeachingClassifier,
+    DivideMixClassifier,
+    DualEMClassifier,
+    LossCorrectionClassifier,
+    MentorNetClassifier,
+    NeighborMixClassifier,
+    RobustLossClassifier,
+)
+from .auto import default_candidates
 from .noise import KINDS, make_label_noise
+
+
+def _auto(random_state, **params):
+    """AutoClassifier, with the demo's shared parameters given to every candidate."""
+    candidates = default_candidates(random_state, **params) if params else None
+    return AutoClassifier(candidates, random_state=random_state)
+
+
+# The estimator docs/choosing.md recommends starting with.
+RECOMMENDED = ("auto", _auto)
+
+
+def _clean_learning(random_state, **params):
+    """cleanlab's CleanLearning (its defaults) around the baseline's network."""
+    from cleanlab.classification import CleanLearning
+
+    return _CleanLearningScores(
+        CleanLearning(
+            clf=RobustLossClassifier("ce", random_state=random_state, **params),
+            seed=random_state,
+            find_label_issues_kwargs={"n_jobs": 1},
+        )
+    )
+
+
+class _CleanLearningScores(ClassifierMixin, BaseEstimator):
+    """CleanLearning with the ``label_quality_``, ``label_issues_`` and
+    ``noise_rate_`` of a sknoisy estimator, for the demo's table."""
+
+    def __init__(self, clean_learning):
+        self.clean_learning = clean_learning
+
+    def fit(self, X, y):
+        self.clean_learning.fit(X, y)
+        issues = self.clean_learning.get_label_issues()
+        self.label_quality_ = issues["label_quality"].to_numpy()
+        self.label_issues_ = issues["is_label_issue"].to_numpy()
+        self.noise_rate_ = float(self.label_issues_.mean())
+        return self
+
+    def predict(self, X):
+        return self.clean_learning.predict(X)
+
 
 # The methods the demo compares, as (name, factory) pairs. Each factory is called with
 # keyword arguments only (``random_state`` and, when given, ``max_epochs``) and returns
-# an unfitted sknoisy estimator. The first entry is the plain baseline the others are
-# compared with; a new estimator joins the demo by adding a line here.
+# an unfitted estimator. The first entry is the plain baseline the others are compared
+# with, the second the recommended estimator; a new estimator joins the demo by adding
+# a line here.
 METHODS = [
     ("ce", partial(RobustLossClassifier, "ce")),
-    ("gce", partial(RobustLossClassifier, "gce")),
-    ("sce", partial(RobustLossClassifier, "sce")),
-    ("bootstrap_soft", partial(RobustLossClassifier, "bootstrap_soft")),
-    ("coteaching", CoTeachingClassifier),
+    RECOMMENDED,
+    ("cleanlab", _clean_learning),
+    *[
+        (name, factory)
+        for name, factory in [
+            ("coteaching", CoTeachingClassifier),
+            ("dividemix", DivideMixClassifier),
+            ("dualem", DualEMClassifier),
+            ("neighbormix", NeighborMixClassifier),
+            ("losscorrection", LossCorrectionClassifier),
+            ("mentornet", MentorNetClassifier),
+            ("gce", partial(RobustLossClassifier, "gce")),
+        ]
+        if name != RECOMMENDED[0]
+    ],
 ]
+
+
+def available_methods():
+    """:data:`METHODS` without cleanlab when it is not installed."""
+    if importlib.util.find_spec("cleanlab") is not None:
+        return METHODS
+    return [(name, factory) for name, factory in METHODS if name != "cleanlab"]
+
 
 # Noise kinds that need nothing beyond a rate (and X): "asymmetric" needs a mapping
 # and "matrix" a transition matrix.
@@ -158,8 +235,11 @@ def run_demo(noise_rate=0.4, noise_kind="symmetric", seed=0, max_epochs=None):
     print(flush=True)
 
     extra = {} if max_epochs is None else {"max_epochs": max_epochs}
+    methods = available_methods()
+    if len(methods) < len(METHODS):
+        print("cleanlab is not installed (pip install cleanlab): its row is left out.\n")
     results = []
-    for name, factory in METHODS:
+    for name, factory in methods:
         pipe = make_pipeline(StandardScaler(), factory(random_state=seed, **extra))
         print(f"fitting {name} ...", end=" ", flush=True)
         start = time.perf_counter()
@@ -186,6 +266,17 @@ def run_demo(noise_rate=0.4, noise_kind="symmetric", seed=0, max_epochs=None):
     print()
 
     base_name, base_acc = results[0][0], results[0][1]
+    accuracy = {r[0]: r[1] for r in results}
+    recommended = RECOMMENDED[0]
+    gain = 100 * (accuracy[recommended] - base_acc)
+    against = f"{gain:+.1f} points against plain {base_name}"
+    if "cleanlab" in accuracy:
+        gain = 100 * (accuracy[recommended] - accuracy["cleanlab"])
+        against += f", {gain:+.1f} against cleanlab"
+    print(
+        f"Recommended: {recommended} with {accuracy[recommended]:.3f}, {against} "
+        "(docs/choosing.md says why)."
+    )
     best_name, best_acc = max(((r[0], r[1]) for r in results), key=lambda r: r[1])
     if best_name == base_name:
         print(

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from sknoisy.__main__ import METHODS, main
+from sknoisy.__main__ import METHODS, RECOMMENDED, available_methods, main
 
 
 def test_demo_prints_header_and_a_row_per_method(capsys):
@@ -19,13 +19,15 @@ def test_demo_prints_header_and_a_row_per_method(capsys):
     table = [line for line in lines if line.startswith("|")]
     assert table[0].split("|")[1].strip() == "method"
     methods = [line.split("|")[1].strip() for line in table[2:]]
-    assert methods == [name for name, _ in METHODS]
+    assert methods == [name for name, _ in available_methods()]
+    assert methods[:3] == ["ce", RECOMMENDED[0], "cleanlab"]  # cleanlab: a test extra
     for row in table[2:]:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert len(cells) == 7
         assert 0 <= float(cells[1]) <= 1  # test accuracy
     for name, _ in METHODS:
         assert f"fitting {name} ..." in out
+    assert lines[-2].startswith(f"Recommended: {RECOMMENDED[0]} with ")
     assert lines[-1].startswith("Best accuracy: ")
 
 

@@ -4,6 +4,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknoisy import (
+    AutoClassifier,
     CoTeachingClassifier,
     DivideMixClassifier,
     DualEMClassifier,
@@ -19,6 +20,9 @@ from sknoisy import (
 _WEIGHT_IS_NOT_REPETITION = (
     "mini-batch training: a row of weight 2 is not the same as the row repeated"
 )
+
+
+_SMALL = {"max_epochs": 20, "hidden_layer_sizes": (32,), "random_state": 0}
 
 
 def _expected_failures(estimator):
@@ -42,6 +46,13 @@ def _expected_failures(estimator):
         # leave it too few steps to fit the binary problem first on some seeds.
         MentorNetClassifier(max_epochs=40, hidden_layer_sizes=(32,), random_state=0),
         FilterClassifier(LogisticRegression(), random_state=0),
+        AutoClassifier(
+            [
+                ("ce", RobustLossClassifier(**_SMALL)),
+                ("gce", RobustLossClassifier("gce", **_SMALL)),
+            ],
+            random_state=0,
+        ),
     ],
     expected_failed_checks=_expected_failures,
 )

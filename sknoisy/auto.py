@@ -1,0 +1,262 @@
+"""Pick the noise-handling method for the data at hand: fit several, keep the one that
+predicts held-out labels best, refit it on all rows.
+
+No method is best on every data set: on images and embeddings the semi-supervised
+DivideMix is usually the most accurate, on tables with overlapping classes the loss
+correction by a transition matrix, and plain cross-entropy is sometimes as good as any.
+:class:`AutoClassifier` makes that choice from the data, as ``GridSearchCV`` would over
+methods: every candidate is fitted on the same stratified part of the training rows and
+scored on the rest, and the best one is refitted on all of them.
+
+The held-out labels are as noisy as the training labels. Their accuracy still ranks
+models right when the noise leaves each class's own label the most likely one (true
+for symmetric noise of any rate below ``1 - 1/K``, and for class-dependent noise of less
+than 50% per class): a model's noisy accuracy then grows with its clean accuracy.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import _check_number, check_sample_weight
+from .correction import LossCorrectionClassifier
+from .dividemix import DivideMixClassifier
+from .neighbormix import NeighborMixClassifier
+from .robust import RobustLossClassifier
+
+__all__ = ["AutoClassifier", "default_candidates"]
+
+
+def default_candidates(random_state=None, **params):
+    """The methods :class:`AutoClassifier` chooses from when given none, as
+    ``(name, estimator)`` pairs, in the order that breaks ties.
+
+    DivideMix is the most accurate on images and embeddings, loss correction on tables
+    with overlapping classes and on class-dependent noise, NeighborMix in between, and
+    plain cross-entropy is the fallback that keeps the choice from ever being clearly
+    worse than plain training.
+
+    Parameters
+    ----------
+    random_state : int or None, default=None
+        Given to every candidate.
+    **params
+        Parameters every sknoisy estimator shares (``max_epochs``, ``device``,
+        ``hidden_layer_sizes``, ``module``, ...), given to every candidate.
+
+    Returns
+    -------
+    candidates : list of (str, estimator)
+
+    Examples
+    --------
+    >>> [name for name, _ in default_candidates()]
+    ['dividemix', 'losscorrection', 'neighbormix', 'ce']
+    >>> AutoClassifier(default_candidates(random_state=0, device="cpu"), random_state=0)
+    AutoClassifier(...)
+    """
+    params = {"random_state": random_state, **params}
+    return [
+        ("dividemix", DivideMixClassifier(**params)),
+        ("losscorrection", LossCorrectionClassifier(**params)),
+        ("neighbormix", NeighborMixClassifier(**params)),
+        ("ce", RobustLossClassifier("ce", **params)),
+    ]
+
+
+def _best_has(attribute):
+    """For ``available_if``: whether the chosen candidate (once fitted) has it."""
+
+    def check(self):
+        best = getattr(self, "best_estimator_", None)
+        return best is None or hasattr(best, attribute)
+
+    return check
+
+
+class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """The noise-robust method that suits the data, chosen on held-out rows.
+
+    Every candidate is fitted on the same stratified ``1 - validation_fraction`` of the
+    training rows and scored by its accuracy on the rest (whose labels are as noisy as
+    the others: see the module docstring for when that ranks models right). The best
+    candidate, the earlier one on a tie, is refitted on all the rows.
+
+    It costs the candidates' fits on part of the data plus one more fit of the chosen
+    one: with the default candidates, about seven times plain cross-entropy.
+
+    Parameters
+    ----------
+    candidates : list of (str, estimator) or None, default=None
+        The classifiers to choose from, as ``(name, estimator)`` pairs with distinct
+        names, in the order that breaks ties. Each is cloned. Any classifier will do;
+        ``label_quality_``, ``label_issues_`` and ``noise_rate_`` come from the chosen
+        one and exist when it has them. None: :func:`default_candidates` (DivideMix,
+        loss correction, NeighborMix and plain cross-entropy).
+    validation_fraction : float in (0, 1), default=0.2
+        Share of the training rows held out to score the candidates.
+    random_state : int or None, default=None
+        Seeds the split and, with ``candidates=None``, every candidate.
+
+    Attributes
+    ----------
+    best_name_ : str
+        Name of the chosen candidate.
+    best_estimator_ : estimator
+        The chosen candidate, refitted on all the training rows.
+    validation_scores_ : dict of str to float
+        Each candidate's accuracy on the held-out labels.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    label_quality_, label_issues_, noise_rate_
+        Those of ``best_estimator_`` (when it has them).
+
+    See Also
+    --------
+    sknoisy.model_selection : noise-aware scorers, for ``GridSearchCV`` over a single
+        method's hyperparameters.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknoisy import AutoClassifier, RobustLossClassifier, make_label_noise
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_noisy = make_label_noise(y, "symmetric", 0.3, random_state=0)
+    >>> candidates = [
+    ...     ("gce", RobustLossClassifier("gce", max_epochs=5)),
+    ...     ("ce", RobustLossClassifier("ce", max_epochs=5)),
+    ... ]
+    >>> clf = AutoClassifier(candidates, random_state=0).fit(X / 16, y_noisy)
+    >>> clf.best_name_ in ("gce", "ce"), sorted(clf.validation_scores_)
+    (True, ['ce', 'gce'])
+    """
+
+    def __init__(self, candidates=None, *, validation_fraction=0.2, random_state=None):
+        self.candidates = candidates
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def _candidates(self):
+        if self.candidates is None:
+            seed = self.random_state
+            if seed is not None and not isinstance(seed, numbers.Integral):
+                raise TypeError(
+                    "random_state must be an int or None with candidates=None (it is "
+                    f"given to every candidate), got {seed!r}"
+                )
+            return default_candidates(seed)
+        pairs = list(self.candidates)
+        if not pairs:
+            raise ValueError("candidates must not be empty")
+        for pair in pairs:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise TypeError(
+                    f"candidates must be (name, estimator) pairs, got {pair!r}"
+                )
+            if not hasattr(pair[1], "fit"):
+                raise TypeError(f"candidate {pair[0]!r} has no fit method: {pair[1]!r}")
+        names = [name for name, _ in pairs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"candidate names must be distinct, got {names}")
+        return [(name, clone(estimator)) for name, estimator in pairs]
+
+    def _split(self, y):
+        """Indices of the fitting and the held-out rows, stratified where every class
+        has a row on both sides."""
+        arguments = dict(test_size=self.validation_fraction, random_state=self.random_state)
+        n_classes = len(np.unique(y))
+        n_held_out = int(np.ceil(self.validation_fraction * len(y)))
+        stratify = np.bincount(np.unique(y, return_inverse=True)[1]).min() >= 2 and (
+            n_classes <= n_held_out <= len(y) - n_classes
+        )
+        splitter = StratifiedShuffleSplit(**arguments) if stratify else ShuffleSplit(**arguments)
+        return next(splitter.split(np.zeros(len(y)), y))
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit every candidate on part of the rows, choose, refit the best on all.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+            Noisy labels.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Passed to every candidate's ``fit`` (each must accept it) and to the
+            held-out accuracy.
+
+        Returns
+        -------
+        self : AutoClassifier
+        """
+        for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, attribute)
+        _check_number(
+            self.validation_fraction, "validation_fraction", low=0, high=1, low_open=True,
+            high_open=True,
+        )  # fmt: skip
+        candidates = self._candidates()
+        X, y = validate_data(self, X, y, allow_nd=True, ensure_min_samples=4)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "AutoClassifier needs samples of at least 2 classes in the data; got 1 "
+                f"class: {self.classes_[0]!r}"
+            )
+        weight = check_sample_weight(sample_weight, X.shape[0])
+        fit_rows, held_out = self._split(y)
+
+        def fit_params(rows):
+            return {} if weight is None else {"sample_weight": weight[rows]}
+
+        self.validation_scores_ = {}
+        for name, estimator in candidates:
+            estimator.fit(X[fit_rows], y[fit_rows], **fit_params(fit_rows))
+            right = estimator.predict(X[held_out]) == y[held_out]
+            held_weight = None if weight is None else weight[held_out]
+            self.validation_scores_[name] = float(np.average(right, weights=held_weight))
+        self.best_name_ = max(self.validation_scores_, key=self.validation_scores_.get)
+        best = dict(candidates)[self.best_name_]
+        self.best_estimator_ = clone(best).fit(X, y, **fit_params(slice(None)))
+        for attribute in ("label_quality_", "label_issues_", "noise_rate_"):
+            if hasattr(self.best_estimator_, attribute):
+                setattr(self, attribute, getattr(self.best_estimator_, attribute))
+        return self
+
+    def predict(self, X):
+        """Labels predicted by the chosen candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, allow_nd=True, reset=False)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_best_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the chosen candidate, columns in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, allow_nd=True, reset=False)
+        return self.best_estimator_.predict_proba(X)

@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sknoisy import (
+    AutoClassifier,
+    DivideMixClassifier,
+    LossCorrectionClassifier,
+    RobustLossClassifier,
+    make_label_noise,
+)
+from sknoisy.auto import default_candidates
+
+FAST = {"max_epochs": 40, "hidden_layer_sizes": (32,)}
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=4.0, size=(3, 5))
+    y = rng.integers(0, 3, size=400)
+    X = (centers[y] + rng.normal(size=(400, 5))).astype(np.float32)
+    return X, make_label_noise(y, "symmetric", 0.2, random_state=0), y
+
+
+def test_chooses_the_candidate_that_predicts_held_out_labels_best(blobs):
+    X, y_noisy, y = blobs
+    candidates = [("prior", DummyClassifier()), ("ce", RobustLossClassifier(**FAST))]
+    clf = AutoClassifier(candidates, random_state=0).fit(X, y_noisy)
+    assert clf.best_name_ == "ce"
+    assert set(clf.validation_scores_) == {"prior", "ce"}
+    assert clf.validation_scores_["ce"] > clf.validation_scores_["prior"] + 0.3
+    # Refitted on every row, and predicting through the chosen estimator.
+    assert len(clf.label_quality_) == len(y_noisy)
+    assert clf.label_issues_.shape == (len(y_noisy),)
+    np.testing.assert_array_equal(clf.predict(X), clf.best_estimator_.predict(X))
+    np.testing.assert_allclose(clf.predict_proba(X), clf.best_estimator_.predict_proba(X))
+    assert clf.score(X, y) > 0.9
+
+
+def test_a_tie_goes_to_the_earlier_candidate(blobs):
+    X, y_noisy, _ = blobs
+    candidates = [("first", DummyClassifier()), ("second", DummyClassifier())]
+    clf = AutoClassifier(candidates, random_state=0).fit(X, y_noisy)
+    assert clf.validation_scores_["first"] == clf.validation_scores_["second"]
+    assert clf.best_name_ == "first"
+
+
+def test_candidates_are_cloned_and_any_classifier_will_do(blobs):
+    X, y_noisy, _ = blobs
+    ridge = RidgeClassifier()
+    clf = AutoClassifier([("ridge", ridge)], random_state=0).fit(X, y_noisy)
+    assert not hasattr(ridge, "coef_")  # the given instance stays unfitted
+    assert not hasattr(clf, "label_quality_")  # RidgeClassifier has none
+    assert not hasattr(clf, "predict_proba")  # nor probabilities
+    assert clf.predict(X).shape == (len(X),)
+
+
+def test_string_labels_in_a_pipeline_and_clone(blobs):
+    X, y_noisy, y = blobs
+    names = np.array(["ant", "bee", "cat"])
+    candidates = [("lr", LogisticRegression()), ("ce", RobustLossClassifier(**FAST))]
+    pipe = make_pipeline(StandardScaler(), AutoClassifier(candidates, random_state=0))
+    pipe.fit(X * 100, names[y_noisy])
+    assert set(pipe.predict(X * 100)) <= set(names)
+    assert list(pipe[-1].classes_) == list(names)
+    assert clone(pipe[-1]).get_params()["candidates"][0][0] == "lr"
+
+
+def test_sample_weight_reaches_every_candidate_and_the_score(blobs):
+    X, y_noisy, _ = blobs
+    weight = np.ones(len(y_noisy))
+    weight[y_noisy == 0] = 0.0  # class 0 does not count
+    clf = AutoClassifier([("prior", DummyClassifier())], random_state=0)
+    clf.fit(X, y_noisy, sample_weight=weight)
+    assert clf.predict(X[:1])[0] != 0  # the weighted majority is another class
+    assert clf.validation_scores_["prior"] < 0.6
+
+
+def test_default_candidates_share_the_random_state():
+    candidates = default_candidates(random_state=3)
+    assert [name for name, _ in candidates] == ["dividemix", "losscorrection", "neighbormix", "ce"]
+    assert all(est.random_state == 3 for _, est in candidates)
+    assert isinstance(candidates[0][1], DivideMixClassifier)
+    assert isinstance(candidates[1][1], LossCorrectionClassifier)
+
+
+def test_default_candidates_fit(blobs):
+    X, y_noisy, y = blobs
+    clf = AutoClassifier(random_state=0).fit(X[:150], y_noisy[:150])
+    assert clf.best_name_ in {"dividemix", "losscorrection", "neighbormix", "ce"}
+    assert len(clf.validation_scores_) == 4
+    assert 0 <= clf.noise_rate_ <= 1
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"candidates": []}, ValueError, "must not be empty"),
+        ({"candidates": [DummyClassifier()]}, TypeError, r"\(name, estimator\) pairs"),
+        ({"candidates": [("a", "not an estimator")]}, TypeError, "no fit method"),
+        (
+            {"candidates": [("a", DummyClassifier()), ("a", DummyClassifier())]},
+            ValueError,
+            "distinct",
+        ),
+        ({"validation_fraction": 0.0}, ValueError, "validation_fraction"),
+        ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
+        ({"random_state": np.random.RandomState(0)}, TypeError, "random_state"),
+    ],
+)
+def test_bad_parameters_name_the_problem(blobs, params, error, match):
+    X, y_noisy, _ = blobs
+    with pytest.raises(error, match=match):
+        AutoClassifier(**params).fit(X, y_noisy)
+
+
+def test_a_single_class_is_an_error(blobs):
+    X, _, _ = blobs
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        AutoClassifier([("prior", DummyClassifier())]).fit(X, np.zeros(len(X)))
+
+
+def test_tiny_classes_fall_back_to_an_unstratified_split():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = np.array([0] * 15 + [1] * 14 + [2])  # class 2 has one row
+    clf = AutoClassifier([("prior", DummyClassifier())], random_state=0).fit(X, y)
+    assert list(clf.classes_) == [0, 1, 2]
