@@ -16,9 +16,10 @@ import sknoisy  # noqa: E402
 
 
 def test_every_exported_network_estimator_has_a_grid():
+    # AutoClassifier is itself a choice among estimators that have grids here.
     classifiers = {
         name for name in sknoisy.__all__ if name.endswith("Classifier")
-    }
+    } - {"AutoClassifier"}
     assert set(model_selection.GRIDS) == classifiers
 
 

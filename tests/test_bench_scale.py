@@ -16,7 +16,9 @@ import sknoisy  # noqa: E402
 
 def test_every_exported_estimator_is_measured():
     measured = {name.split("(")[0] for name in scale.ESTIMATORS}
-    assert measured == {name for name in sknoisy.__all__ if name.endswith("Classifier")}
+    # AutoClassifier fits its candidates, each measured here, one after another.
+    exported = {name for name in sknoisy.__all__ if name.endswith("Classifier")}
+    assert measured == exported - {"AutoClassifier"}
 
 
 def test_generated_data_are_float32_with_the_noise_rate():

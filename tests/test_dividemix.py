@@ -16,7 +16,7 @@ def test_co_division_separates_rows_and_beats_plain_ce(blobs_40):
     ce = RobustLossClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
     assert clf.score(X_test, y_test) > ce.score(X_test, y_test) + 0.05
     assert abs(clf.noise_rate_ - 0.4) < 0.1
-    assert clf.lambda_u_ == 25.0  # "auto" at an estimated 40% noise
+    assert clf.lambda_u_ == 0.0  # "auto" at an estimated 40% noise: labelled rows only
 
 
 def test_history_records_the_division_and_the_ramp(blobs_40):
