@@ -131,3 +131,22 @@ def test_tiny_classes_fall_back_to_an_unstratified_split():
     y = np.array([0] * 15 + [1] * 14 + [2])  # class 2 has one row
     clf = AutoClassifier([("prior", DummyClassifier())], random_state=0).fit(X, y)
     assert list(clf.classes_) == [0, 1, 2]
+
+
+class _SizeRecorder(DummyClassifier):
+    """A DummyClassifier that records the rows of every fit."""
+
+    sizes = []
+
+    def fit(self, X, y, sample_weight=None):
+        _SizeRecorder.sizes.append(len(X))
+        return super().fit(X, y, sample_weight)
+
+
+@pytest.mark.parametrize("n_rows, fits", [(400, [320] * 5 + [400]), (2500, [2000, 2500])])
+def test_small_data_is_scored_by_cross_validation(n_rows, fits):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n_rows, 2)), rng.integers(0, 2, size=n_rows)
+    _SizeRecorder.sizes = []
+    AutoClassifier([("dummy", _SizeRecorder())], random_state=0).fit(X, y)
+    assert _SizeRecorder.sizes == fits  # the folds (or the split), then the refit
