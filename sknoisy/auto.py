@@ -5,13 +5,16 @@ No method is best on every data set: on images and embeddings the semi-supervise
 DivideMix is usually the most accurate, on tables with overlapping classes the loss
 correction by a transition matrix, and plain cross-entropy is sometimes as good as any.
 :class:`AutoClassifier` makes that choice from the data, as ``GridSearchCV`` would over
-methods: every candidate is fitted on the same stratified part of the training rows and
-scored on the rest, and the best one is refitted on all of them.
+methods: every candidate is fitted on the same stratified part of the training rows (on
+small data, on the folds of a cross-validation) and scored on the rest, and the best one
+is refitted on all of them.
 
-The held-out labels are as noisy as the training labels. Their accuracy still ranks
-models right when the noise leaves each class's own label the most likely one (true
-for symmetric noise of any rate below ``1 - 1/K``, and for class-dependent noise of less
-than 50% per class): a model's noisy accuracy then grows with its clean accuracy.
+The held-out labels are as noisy as the training labels. Under symmetric noise below
+``1 - 1/K`` their accuracy still ranks models right: a model's noisy accuracy grows with
+its clean accuracy. Where the noise depends on the class or on the features, a model
+that predicts the classes labels are flipped to loses less noisy accuracy than one that
+errs elsewhere, and can be chosen over a better one (:mod:`sknoisy.model_selection` has
+scorers that need checked rows or a transition matrix instead).
 """
 
 from __future__ import annotations
