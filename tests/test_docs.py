@@ -14,7 +14,7 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "docs" / "quickstart.md"
 # A Markdown fence opening a Python block (```python, with any attributes after it, such
 # as markdown-exec's exec="true"), its body, and the closing fence.
 PYTHON_BLOCK = re.compile(r"^```python\b[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-# The example takes a few seconds on an idle 2-core CPU; the limit leaves room for a
+# The example takes under a minute on an idle 2-core CPU; the limit leaves room for a
 # loaded machine, and still catches a quick start that has become slow.
 TIMEOUT_S = 300
 
