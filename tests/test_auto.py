@@ -150,3 +150,15 @@ def test_small_data_is_scored_by_cross_validation(n_rows, fits):
     _SizeRecorder.sizes = []
     AutoClassifier([("dummy", _SizeRecorder())], random_state=0).fit(X, y)
     assert _SizeRecorder.sizes == fits  # the folds (or the split), then the refit
+
+
+def test_verbose_reports_each_candidate_and_the_choice(blobs, capsys):
+    X, y_noisy, _ = blobs
+    candidates = [("first", DummyClassifier()), ("second", DummyClassifier())]
+    AutoClassifier(candidates, random_state=0, verbose=1).fit(X, y_noisy)
+    out = capsys.readouterr().out
+    assert "[AutoClassifier] first: held-out accuracy" in out
+    assert "[AutoClassifier] second: held-out accuracy" in out
+    assert "refitting first on all rows" in out
+    AutoClassifier(candidates, random_state=0).fit(X, y_noisy)
+    assert capsys.readouterr().out == ""
