@@ -17,8 +17,8 @@ main network's ``p(y~|x)``) or from corruption with probability ``1 - gamma``
    labels, weighted by ``w``, and its own confident pseudo-labels on a strongly
    augmented view of the corrupted rows;
 5. main M-step (per batch): the main network learns every row, clean rows with their
-   given label and corrupted rows with their refurbished label, plus the confidence
-   regulariser, which makes fitting the corrupted labels costly.
+   given label and corrupted rows with their refurbished label, plus (``cr``, off by
+   default) the confidence regulariser, which makes fitting the corrupted labels costly.
 
 The main network alone predicts.
 """
@@ -42,7 +42,7 @@ from ._base import (
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .quality import confident_joint, estimate_noise_rate
-from .selection import resolve_epochs, sharpen
+from .selection import loss_mixture_clean_posterior, resolve_epochs, sharpen
 
 __all__ = ["DualEMClassifier"]
 
@@ -114,15 +114,14 @@ class DualEMNet(NoisyLabelNet):
     def e_steps(self):
         """Both E-steps, over the whole training set.
 
-        With noise_rate="auto", the first call (the end of the warm-up, before the
-        networks memorise wrong labels) sets gamma to one minus the confident-learning
-        estimate from the main network's current probabilities."""
+        With noise_rate="auto", the first call (the end of the warm-up) sets gamma to
+        one minus :meth:`warmup_noise_rate`."""
         y = self.y_train_
         n_classes = self.label_prior_.numel()
         proba = self.full_pass(self.module_)[0].softmax(dim=1)
         aux = self.full_pass(self.module2_)[0].softmax(dim=1)
         if self.gamma_ is None:
-            estimate = estimate_noise_rate(self.train_labels_, proba.double().cpu().numpy())
+            estimate = self.warmup_noise_rate(proba.double().cpu().numpy())
             self.gamma_ = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
         gamma = self.gamma_
         # Main E-step: Bayes' rule under the mixture of the clean manifold (the main
@@ -155,6 +154,21 @@ class DualEMNet(NoisyLabelNet):
         confidence, self.pseudo_labels_ = aux.max(dim=1)
         self.pseudo_mask_ = (confidence >= self.pl_threshold).to(torch.float32)
         self.refurbished_ = refurbished
+
+    def warmup_noise_rate(self, proba):
+        """The share of wrong labels, from the main network's probabilities at the end of
+        the warm-up: the larger of the confident-learning estimate and the mass of the
+        high-loss component of a two-component mixture of the rows' losses.
+
+        Confident learning needs out-of-sample probabilities. A network that fits its
+        rows quickly (many features for its rows) has already fitted most wrong labels
+        in-sample by the end of the warm-up, and the estimate falls towards 0; the wrong
+        labels' losses are still higher than the others', which the mixture sees.
+        """
+        given = np.take_along_axis(proba, self.train_labels_[:, None], axis=1)[:, 0]
+        losses = -np.log(np.clip(given, 1e-12, 1.0))
+        mixture = 1.0 - float(loss_mixture_clean_posterior(losses).mean())
+        return max(estimate_noise_rate(self.train_labels_, proba), mixture)
 
     def corruption_density(self, aux, proba):
         """``eps(y~ | x)`` per row: the probability of the given label under corruption.
@@ -256,16 +270,21 @@ class DualEMClassifier(BaseNoisyClassifier):
     the corrupted component, the auxiliary network refurbishes the corrupted rows' labels
     (auxiliary E-step) and is trained on the clean rows and on its own confident
     pseudo-labels (auxiliary M-step), and the main network is trained on every row with
-    the given or the refurbished label plus a confidence regulariser (main M-step). Only
-    the main network predicts. See ``docs/dualem.md`` for which parts follow the paper
+    the given or the refurbished label, optionally plus a confidence regulariser (main
+    M-step). Only the main network predicts. See ``docs/dualem.md`` for which parts follow the paper
     and which are reconstructions.
 
     Parameters
     ----------
     noise_rate : float in [0, 1) or "auto", default="auto"
-        Prior fraction of wrong labels, ``1 - gamma``. ``"auto"`` takes the
-        confident-learning estimate (:func:`~sknoisy.quality.estimate_noise_rate`) from
-        the main network's probabilities at the end of the warm-up, kept in [0.005, 0.95].
+        Prior fraction of wrong labels, ``1 - gamma``. ``"auto"`` estimates it from the
+        main network's probabilities at the end of the warm-up, kept in [0.005, 0.95]:
+        the larger of the confident-learning estimate
+        (:func:`~sknoisy.quality.estimate_noise_rate`) and the mass of the high-loss
+        component of a two-component mixture of the rows' losses
+        (:func:`~sknoisy.selection.loss_mixture_clean_posterior`). The first falls
+        towards 0 when the network has already fitted the wrong labels in-sample, as it
+        does quickly on data with many features for its rows.
     corruption : {"transition", "uniform"}, default="transition"
         Density of a given label under corruption in the main E-step: ``1 / K`` (the
         paper's basic model), or ``sum_y q(y | x) T[y, y~]`` with ``q`` the auxiliary
@@ -283,10 +302,15 @@ class DualEMClassifier(BaseNoisyClassifier):
         memorise wrong labels, which starts after a number of optimisation steps rather
         than of epochs: ``"auto"`` warms up for about 100 steps (whole epochs, at least
         one) and at most 10% of ``max_epochs``. At least 1.
-    cr : {"cores", "entropy", "none"}, default="cores"
-        Confidence regulariser of the M-steps: ``"cores"`` adds
+    cr : {"none", "cores", "entropy"}, default="none"
+        Confidence regulariser of the main M-step: ``"cores"`` adds
         ``cr_beta * sum_c prior_c log p_c`` (CORES2), ``"entropy"`` adds
-        ``cr_beta * H(p)``.
+        ``cr_beta * H(p)``. Both reward confident predictions, which keeps a network
+        that can memorise every label (many features for its rows, long runs) from
+        fitting the wrong ones, and adds accuracy there. Where the classes overlap, or
+        the features are a heterogeneous table, they force confidence the data do not
+        support and fall below plain cross-entropy, so the default is off
+        (``docs/dualem.md`` gives the benchmark figures).
     cr_beta : float, default=1.0
         Weight of the regulariser, reached linearly over ``cr_ramp_epochs`` after the
         warm-up.
@@ -360,7 +384,7 @@ class DualEMClassifier(BaseNoisyClassifier):
         corruption="transition",
         selection="sample",
         warmup_epochs="auto",
-        cr="cores",
+        cr="none",
         cr_beta=1.0,
         cr_ramp_epochs=0.15,
         temperature=0.5,
