@@ -6,8 +6,9 @@ DivideMix is usually the most accurate, on tables with overlapping classes the l
 correction by a transition matrix, and plain cross-entropy is sometimes as good as any.
 :class:`AutoClassifier` makes that choice from the data, as ``GridSearchCV`` would over
 methods: every candidate is fitted on the same stratified part of the training rows (on
-small data, on the folds of a cross-validation) and scored on the rest, and the best one
-is refitted on all of them.
+small data, on the folds of a cross-validation) and scored on the rest, and the first one
+(in the candidates' order) whose score is within one standard error of the best is
+refitted on all of them.
 
 The held-out labels are as noisy as the training labels. Under symmetric noise below
 ``1 - 1/K`` their accuracy still ranks models right: a model's noisy accuracy grows with
@@ -15,6 +16,12 @@ its clean accuracy. Where the noise depends on the class or on the features, a m
 that predicts the classes labels are flipped to loses less noisy accuracy than one that
 errs elsewhere, and can be chosen over a better one (:mod:`sknoisy.model_selection` has
 scorers that need checked rows or a transition matrix instead).
+
+The one-standard-error rule (as in the choice of a tree's size by cross-validation,
+Breiman et al., 1984) reads the held-out accuracy as the estimate it is: a candidate
+whose lead over an earlier one is within the noise of a few hundred held-out rows has not
+shown that it is better. The default candidates come in the order of preference, plain
+cross-entropy, the one that fits wrong labels most, last.
 """
 
 from __future__ import annotations
@@ -80,6 +87,18 @@ def default_candidates(random_state=None, **params):
     ]
 
 
+def _standard_error(differences, weight):
+    """Standard error of the weighted mean of per-row differences (effective number of
+    rows ``sum(w) ** 2 / sum(w ** 2)``); 0 for fewer than two rows."""
+    total = weight.sum()
+    n_effective = total**2 / np.square(weight).sum() if total > 0 else 0.0
+    if n_effective < 2:
+        return 0.0
+    mean = np.average(differences, weights=weight)
+    variance = np.average(np.square(differences - mean), weights=weight)
+    return float(np.sqrt(variance / (n_effective - 1)))
+
+
 def _best_has(attribute):
     """For ``available_if``: whether the chosen candidate (once fitted) has it."""
 
@@ -97,8 +116,10 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     training rows and scored by its accuracy on the rest (whose labels are as noisy as
     the others: see the module docstring for when that ranks models right). Below
     ``CV_BELOW_ROWS`` (2,000) rows, ``CV_FOLDS`` (5)-fold cross-validation scores them
-    instead, every row held out once. The best candidate, the earlier one on a tie, is
-    refitted on all the rows.
+    instead, every row held out once. The first candidate whose score is within one
+    standard error of the best one's (the standard error of the mean of the rows'
+    differences in correctness between the two) is refitted on all the rows: a lead
+    smaller than that is noise, and the candidates come in the order of preference.
 
     It costs the candidates' fits (five each on small data) plus one more fit of the
     chosen one.
@@ -107,7 +128,8 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     candidates : list of (str, estimator) or None, default=None
         The classifiers to choose from, as ``(name, estimator)`` pairs with distinct
-        names, in the order that breaks ties. Each is cloned. Any classifier will do;
+        names, in the order of preference: the first within one standard error of the
+        best is chosen. Each is cloned. Any classifier will do;
         ``label_quality_``, ``label_issues_`` and ``noise_rate_`` come from the chosen
         one and exist when it has them. None: :func:`default_candidates` (DivideMix,
         loss correction, NeighborMix and plain cross-entropy).
@@ -128,6 +150,9 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The chosen candidate, refitted on all the training rows.
     validation_scores_ : dict of str to float
         Each candidate's accuracy on the held-out labels.
+    validation_errors_ : dict of str to float
+        Each candidate's standard error of its difference in held-out accuracy from the
+        best candidate (0 for the best).
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     label_quality_, label_issues_, noise_rate_
@@ -240,23 +265,33 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return {} if weight is None else {"sample_weight": weight[rows]}
 
         self.validation_scores_ = {}
+        correct = {}
         for name, template in candidates:
             start = time.perf_counter()
-            right, held_weight = [], []
+            right, held_weights = [], []
             for fit_rows, held_out in splits:
                 estimator = clone(template).fit(X[fit_rows], y[fit_rows], **fit_params(fit_rows))
                 right.append(estimator.predict(X[held_out]) == y[held_out])
-                held_weight.append(np.ones(len(held_out)) if weight is None else weight[held_out])
-            self.validation_scores_[name] = float(
-                np.average(np.concatenate(right), weights=np.concatenate(held_weight))
-            )
+                held_weights.append(np.ones(len(held_out)) if weight is None else weight[held_out])
+            correct[name] = np.concatenate(right).astype(np.float64)
+            held_weight = np.concatenate(held_weights)
+            self.validation_scores_[name] = float(np.average(correct[name], weights=held_weight))
             if self.verbose:
                 print(
                     f"[AutoClassifier] {name}: held-out accuracy "
                     f"{self.validation_scores_[name]:.3f} ({time.perf_counter() - start:.1f} s)",
                     flush=True,
                 )
-        self.best_name_ = max(self.validation_scores_, key=self.validation_scores_.get)
+        leader = max(self.validation_scores_, key=self.validation_scores_.get)
+        self.validation_errors_ = {
+            name: _standard_error(correct[leader] - correct[name], held_weight)
+            for name in correct
+        }
+        self.best_name_ = next(
+            name for name in correct
+            if self.validation_scores_[name]
+            >= self.validation_scores_[leader] - self.validation_errors_[name]
+        )  # fmt: skip
         if self.verbose:
             print(f"[AutoClassifier] refitting {self.best_name_} on all rows", flush=True)
         best = dict(candidates)[self.best_name_]

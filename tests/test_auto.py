@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.pipeline import make_pipeline
@@ -48,6 +48,47 @@ def test_a_tie_goes_to_the_earlier_candidate(blobs):
     clf = AutoClassifier(candidates, random_state=0).fit(X, y_noisy)
     assert clf.validation_scores_["first"] == clf.validation_scores_["second"]
     assert clf.best_name_ == "first"
+
+
+class _Lookup(ClassifierMixin, BaseEstimator):
+    """Predicts a fixed label per row, the row's number being its only feature."""
+
+    def __init__(self, predictions=None):
+        self.predictions = predictions
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return self.predictions[X[:, 0].astype(int)]
+
+
+@pytest.mark.parametrize(
+    "second_right_only, first_right_only, chosen",
+    [(30, 25, "first"), (40, 0, "second")],
+)
+def test_a_lead_within_one_standard_error_goes_to_the_earlier_candidate(
+    second_right_only, first_right_only, chosen
+):
+    # 400 rows. Both candidates are right on the first 200; the second alone is right on
+    # the next rows, the first alone on the ones after. A lead of 5 rows in 55 where they
+    # differ is within one standard error (about 7.4 rows); a lead of 40 in 40 is not.
+    n = 400
+    y = np.arange(n) % 2
+    wrong = 1 - y
+    first, second = wrong.copy(), wrong.copy()
+    first[:200] = second[:200] = y[:200]
+    second[200 : 200 + second_right_only] = y[200 : 200 + second_right_only]
+    start = 200 + second_right_only
+    first[start : start + first_right_only] = y[start : start + first_right_only]
+    X = np.arange(n, dtype=np.float64)[:, None]
+    candidates = [("first", _Lookup(first)), ("second", _Lookup(second))]
+    clf = AutoClassifier(candidates, random_state=0).fit(X, y)
+    lead = clf.validation_scores_["second"] - clf.validation_scores_["first"]
+    assert lead == pytest.approx((second_right_only - first_right_only) / n)
+    assert clf.validation_errors_["second"] == 0.0
+    assert clf.best_name_ == chosen
 
 
 def test_candidates_are_cloned_and_any_classifier_will_do(blobs):
