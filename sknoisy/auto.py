@@ -264,17 +264,17 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         def fit_params(rows):
             return {} if weight is None else {"sample_weight": weight[rows]}
 
+        held_out_rows = np.concatenate([held_out for _, held_out in splits])
+        held_weight = np.ones(len(held_out_rows)) if weight is None else weight[held_out_rows]
         self.validation_scores_ = {}
         correct = {}
         for name, template in candidates:
             start = time.perf_counter()
-            right, held_weights = [], []
+            right = []
             for fit_rows, held_out in splits:
                 estimator = clone(template).fit(X[fit_rows], y[fit_rows], **fit_params(fit_rows))
                 right.append(estimator.predict(X[held_out]) == y[held_out])
-                held_weights.append(np.ones(len(held_out)) if weight is None else weight[held_out])
             correct[name] = np.concatenate(right).astype(np.float64)
-            held_weight = np.concatenate(held_weights)
             self.validation_scores_[name] = float(np.average(correct[name], weights=held_weight))
             if self.verbose:
                 print(

@@ -271,8 +271,8 @@ class DualEMClassifier(BaseNoisyClassifier):
     (auxiliary E-step) and is trained on the clean rows and on its own confident
     pseudo-labels (auxiliary M-step), and the main network is trained on every row with
     the given or the refurbished label, optionally plus a confidence regulariser (main
-    M-step). Only the main network predicts. See ``docs/dualem.md`` for which parts follow the paper
-    and which are reconstructions.
+    M-step). Only the main network predicts. See ``docs/dualem.md`` for which parts
+    follow the paper and which are reconstructions.
 
     Parameters
     ----------
