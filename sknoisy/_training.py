@@ -19,7 +19,13 @@ from skorch.utils import TeeGenerator, to_tensor
 
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
-from .selection import AUTO_WARMUP_FRACTION, augment, auto_warmup_epochs, feature_quantiles
+from .selection import (
+    AUTO_WARMUP_FRACTION,
+    augment,
+    auto_warmup_epochs,
+    feature_quantiles,
+    normal_scores,
+)
 
 __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError"]
 
@@ -201,6 +207,7 @@ class NoisyLabelNet(NeuralNet):
         # quantiles.
         self.feature_mean_ = X.X.mean(dim=0)
         self.feature_quantiles_ = feature_quantiles(X.X)
+        self.feature_scores_ = None  # the rows' normal scores, at the first augmentation
         self.train_labels_ = X.y.cpu().numpy()
         self.sample_weight_ = X.sample_weight
         self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
@@ -271,7 +278,7 @@ class NoisyLabelNet(NeuralNet):
         self.estimate_label_quality()
         # The training data and per-sample state are not kept in the fitted net.
         del self.X_train_, self.y_train_, self.train_labels_, self.sample_weight_
-        del self.feature_mean_, self.feature_quantiles_
+        del self.feature_mean_, self.feature_quantiles_, self.feature_scores_
         del self.epoch_logits_, self.proba_sum_, self.grad_scaler_
 
     def estimate_label_quality(self):
@@ -356,10 +363,19 @@ class NoisyLabelNet(NeuralNet):
             epochs = self.max_epochs - len(self.history)
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
-    def augment(self, X, noise=0.0, mask=0.0):
-        """A random view of a batch: :func:`~sknoisy.selection.augment` with the training
-        data's feature quantiles and means."""
-        return augment(X, self.feature_quantiles_, self.feature_mean_, noise, mask)
+    def augment(self, X, index, noise=0.0, mask=0.0):
+        """A random view of the training rows ``X = X_train_[index]``:
+        :func:`~sknoisy.selection.augment` with the training data's feature quantiles and
+        means. The rows' normal scores are computed once per fit, at the first call."""
+        scores = None
+        if noise:
+            if self.feature_scores_ is None:
+                self.feature_scores_ = torch.cat([
+                    normal_scores(rows, self.feature_quantiles_)
+                    for rows in self.X_train_.split(_FULL_PASS_BATCH)
+                ])  # fmt: skip
+            scores = self.feature_scores_[index]
+        return augment(X, self.feature_quantiles_, self.feature_mean_, noise, mask, scores)
 
     def weighted_mean(self, losses, index, mask=None):
         """Mean of per-sample losses over ``mask`` (all when None), weighted by

@@ -28,7 +28,7 @@ _NOT_STATE = {
     "history_", "initialized_", "virtual_params_", "init_context_", "callbacks_",
     "prefixes_", "cuda_dependent_attributes_", "grad_scaler_",
     "X_train_", "y_train_", "train_labels_", "sample_weight_", "feature_mean_",
-    "feature_quantiles_",
+    "feature_quantiles_", "feature_scores_",
 }  # fmt: skip
 # Net parameters that may differ between a fit and its resumption.
 _FREE_PARAMS = {"verbose", "device", "callbacks"}

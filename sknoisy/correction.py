@@ -160,7 +160,7 @@ class LossCorrectionNet(NoisyLabelNet):
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
-        logits = self.module_(self.augment(X, self.augment_noise))
+        logits = self.module_(self.augment(X, index, self.augment_noise))
         self.record_logits(index, logits)
         if self.transition_ is None:  # warm-up
             return self.weighted_mean(self.criterion_(logits, y), index), (logits,)

@@ -113,7 +113,7 @@ class DivideMixNet(NoisyLabelNet):
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
-        X = self.augment(X, self.augment_noise, self.augment_mask)
+        X = self.augment(X, index, self.augment_noise, self.augment_mask)
         if self.clean_ is None:  # warm-up: both networks on every given label
             logits = [module(X) for module in self.networks()]
             self.record_logits(index, *logits)

@@ -210,7 +210,7 @@ class DualEMNet(NoisyLabelNet):
         return torch.zeros(len(log_proba), device=log_proba.device)
 
     def compute_loss(self, X, y, index):
-        X_weak = self.augment(X, self.weak_noise)
+        X_weak = self.augment(X, index, self.weak_noise)
         logits_main = self.module_(X_weak)
         self.record_logits(index, logits_main)
         log_main = logits_main.log_softmax(dim=1)
@@ -229,7 +229,7 @@ class DualEMNet(NoisyLabelNet):
         # collapse onto a few confident classes, and the main network follows.
         clean = self.selected_[index]
         shape = (-1,) + (1,) * (X.dim() - 1)
-        X_strong = self.augment(X, self.strong_noise, self.strong_mask)
+        X_strong = self.augment(X, index, self.strong_noise, self.strong_mask)
         X_aux = torch.where(clean.view(shape) > 0, X_weak, X_strong)
         logits_aux = self.module2_(X_aux)
         supervised = clean * self.cleanness_[index] * self.criterion_(logits_aux, y)

@@ -182,7 +182,7 @@ class NeighborMixNet(NoisyLabelNet):
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
-        X = self.augment(X, self.augment_noise)
+        X = self.augment(X, index, self.augment_noise)
         if self.phase_ == "warmup":
             logits = self.module_(X)
             self.record_logits(index, logits)
@@ -204,7 +204,9 @@ class NeighborMixNet(NoisyLabelNet):
         """Each row mixed with its nearest neighbours, weighted by clean posterior."""
         if self.neighbor_scope == "dataset":
             group = torch.cat([index[:, None], self.neighbors_[index]], dim=1)
-            neighbors = self.augment(self.X_train_[group[:, 1:]], self.augment_noise)
+            neighbors = self.augment(
+                self.X_train_[group[:, 1:]], group[:, 1:], self.augment_noise
+            )
             members = torch.cat([X[:, None], neighbors], dim=1)  # (B, K + 1, ...)
         else:
             # As the authors' code: the batch's representation from the current network,

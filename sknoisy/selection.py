@@ -26,6 +26,7 @@ __all__ = [
     "sharpen",
     "mixup",
     "feature_quantiles",
+    "normal_scores",
     "augment",
 ]
 
@@ -365,7 +366,36 @@ def _quantile_position(quantiles, x):
     return position.clamp(0, last)
 
 
-def augment(X, quantiles, mean, noise=0.0, mask=0.0):
+def normal_scores(X, quantiles):
+    """Each value's normal score: its quantile in the training data, through the inverse
+    normal CDF. The space in which :func:`augment` perturbs.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, ...)
+    quantiles : torch.Tensor of shape (n_features, n_quantiles)
+        Each feature's quantiles in the training data (:func:`feature_quantiles`), for
+        ``n_features`` the size of the trailing dimensions of ``X`` that make one row.
+
+    Returns
+    -------
+    scores : torch.Tensor, the shape of ``X``
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.arange(5.0)[:, None]
+    >>> scores = normal_scores(X, feature_quantiles(X, n_quantiles=5))
+    >>> [round(v, 2) for v in scores.ravel().tolist()]
+    [-1.28, -0.52, 0.0, 0.52, 1.28]
+    """
+    n_features, n_quantiles = quantiles.shape
+    flat = X.reshape(-1, n_features).T.contiguous()
+    scores = torch.special.ndtri((_quantile_position(quantiles, flat) + 0.5) / n_quantiles)
+    return scores.T.reshape(X.shape)
+
+
+def augment(X, quantiles, mean, noise=0.0, mask=0.0, scores=None):
     """A randomly perturbed view of feature vectors that keeps each feature's distribution.
 
     Each value moves by Gaussian noise of ``noise`` standard deviations in the feature's
@@ -385,6 +415,9 @@ def augment(X, quantiles, mean, noise=0.0, mask=0.0):
         Each feature's mean in the training data, of one row's shape.
     noise : float, default=0.0
     mask : float in [0, 1), default=0.0
+    scores : torch.Tensor of the shape of ``X``, default=None
+        ``X``'s :func:`normal_scores`, when they are at hand (they are the costly part);
+        computed when None.
 
     Returns
     -------
@@ -405,16 +438,17 @@ def augment(X, quantiles, mean, noise=0.0, mask=0.0):
     """
     if noise:
         n_features, n_quantiles = quantiles.shape
-        flat = X.reshape(-1, n_features).T.contiguous()
-        normal = torch.distributions.Normal(0.0, 1.0)
-        score = normal.icdf((_quantile_position(quantiles, flat) + 0.5) / n_quantiles)
-        moved = normal.cdf(score + noise * torch.randn_like(score)) * n_quantiles - 0.5
+        if scores is None:
+            scores = normal_scores(X, quantiles)
+        score = scores.reshape(-1, n_features)  # a row per sample, a column per feature
+        moved = torch.special.ndtr(score + noise * torch.randn_like(score)) * n_quantiles - 0.5
         moved = moved.clamp(0, n_quantiles - 1)
         lower = moved.floor().long()
         upper = (lower + 1).clamp(max=n_quantiles - 1)
         weight = moved - lower
-        flat = quantiles.gather(1, lower) * (1 - weight) + quantiles.gather(1, upper) * weight
-        X = flat.T.reshape(X.shape)
+        grid = quantiles.T.contiguous()  # (n_quantiles, n_features)
+        flat = grid.gather(0, lower) * (1 - weight) + grid.gather(0, upper) * weight
+        X = flat.reshape(X.shape)
     if mask:
         X = torch.where(torch.rand_like(X) < mask, mean.expand_as(X), X)
     return X
