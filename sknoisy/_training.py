@@ -204,10 +204,9 @@ class NoisyLabelNet(NeuralNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.X_train_, self.y_train_ = X.X, X.y  # on the training device
         # For augmentation (selection.augment), which perturbs each feature on its own
-        # quantiles.
+        # quantiles; they and the rows' normal scores are computed at the first call.
         self.feature_mean_ = X.X.mean(dim=0)
-        self.feature_quantiles_ = feature_quantiles(X.X)
-        self.feature_scores_ = None  # the rows' normal scores, at the first augmentation
+        self.feature_quantiles_ = self.feature_scores_ = None
         self.train_labels_ = X.y.cpu().numpy()
         self.sample_weight_ = X.sample_weight
         self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
@@ -366,10 +365,11 @@ class NoisyLabelNet(NeuralNet):
     def augment(self, X, index, noise=0.0, mask=0.0):
         """A random view of the training rows ``X = X_train_[index]``:
         :func:`~sknoisy.selection.augment` with the training data's feature quantiles and
-        means. The rows' normal scores are computed once per fit, at the first call."""
+        means. The quantiles and the rows' normal scores are computed once per fit."""
         scores = None
         if noise:
             if self.feature_scores_ is None:
+                self.feature_quantiles_ = feature_quantiles(self.X_train_)
                 self.feature_scores_ = torch.cat([
                     normal_scores(rows, self.feature_quantiles_)
                     for rows in self.X_train_.split(_FULL_PASS_BATCH)

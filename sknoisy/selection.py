@@ -444,10 +444,13 @@ def augment(X, quantiles, mean, noise=0.0, mask=0.0, scores=None):
         moved = torch.special.ndtr(score + noise * torch.randn_like(score)) * n_quantiles - 0.5
         moved = moved.clamp(0, n_quantiles - 1)
         lower = moved.floor().long()
-        upper = (lower + 1).clamp(max=n_quantiles - 1)
         weight = moved - lower
-        grid = quantiles.T.contiguous()  # (n_quantiles, n_features)
-        flat = grid.gather(0, lower) * (1 - weight) + grid.gather(0, upper) * weight
+        # Positions in the flattened grid, where feature j's quantiles start at j * n_quantiles.
+        lower = lower + n_quantiles * torch.arange(n_features, device=lower.device)
+        # At a feature's last quantile the weight is 0, and upper (the next feature's first
+        # quantile, or the grid's last) does not count.
+        upper = (lower + 1).clamp(max=quantiles.numel() - 1)
+        flat = quantiles.take(lower) * (1 - weight) + quantiles.take(upper) * weight
         X = flat.reshape(X.shape)
     if mask:
         X = torch.where(torch.rand_like(X) < mask, mean.expand_as(X), X)
