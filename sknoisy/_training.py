@@ -31,6 +31,10 @@ __all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteEr
 
 # Rows per forward pass when a method scores the whole training set.
 _FULL_PASS_BATCH = 4096
+# Augmentation keeps the training rows' normal scores (float16) up to this size. Beyond
+# it, they are computed batch by batch: the memory beyond the data stays within a
+# constant plus O(n_samples x n_classes).
+_MAX_CACHED_SCORES_BYTES = 64 * 2**20
 #: The ``precision`` options and the dtype their forward passes autocast to.
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -365,16 +369,22 @@ class NoisyLabelNet(NeuralNet):
     def augment(self, X, index, noise=0.0, mask=0.0):
         """A random view of the training rows ``X = X_train_[index]``:
         :func:`~sknoisy.selection.augment` with the training data's feature quantiles and
-        means. The quantiles and the rows' normal scores are computed once per fit."""
+        means. The quantiles are computed once per fit, and so are the rows' normal
+        scores (the costly part) unless they would take more than
+        ``_MAX_CACHED_SCORES_BYTES``; then each batch computes its own."""
         scores = None
         if noise:
-            if self.feature_scores_ is None:
+            if self.feature_quantiles_ is None:
                 self.feature_quantiles_ = feature_quantiles(self.X_train_)
-                self.feature_scores_ = torch.cat([
-                    normal_scores(rows, self.feature_quantiles_)
-                    for rows in self.X_train_.split(_FULL_PASS_BATCH)
-                ])  # fmt: skip
-            scores = self.feature_scores_[index]
+                if 2 * self.X_train_.numel() <= _MAX_CACHED_SCORES_BYTES:
+                    # Outside the mixed-precision context of the batch being trained.
+                    with torch.autocast(self.X_train_.device.type, enabled=False):
+                        self.feature_scores_ = torch.cat([
+                            normal_scores(rows, self.feature_quantiles_).half()
+                            for rows in self.X_train_.split(_FULL_PASS_BATCH)
+                        ])  # fmt: skip
+            if self.feature_scores_ is not None:
+                scores = self.feature_scores_[index].float()
         return augment(X, self.feature_quantiles_, self.feature_mean_, noise, mask, scores)
 
     def weighted_mean(self, losses, index, mask=None):

@@ -441,7 +441,8 @@ def augment(X, quantiles, mean, noise=0.0, mask=0.0, scores=None):
         if scores is None:
             scores = normal_scores(X, quantiles)
         score = scores.reshape(-1, n_features)  # a row per sample, a column per feature
-        moved = torch.special.ndtr(score + noise * torch.randn_like(score)) * n_quantiles - 0.5
+        draws = torch.randn(score.shape, device=score.device, dtype=score.dtype)
+        moved = torch.special.ndtr(score + noise * draws) * n_quantiles - 0.5
         moved = moved.clamp(0, n_quantiles - 1)
         lower = moved.floor().long()
         weight = moved - lower

@@ -45,3 +45,43 @@ def test_a_last_training_batch_of_one_row_joins_the_previous_batch():
     assert [len(b[0]) for b in iterator] == [128, 129]
     # Prediction keeps plain contiguous batches.
     assert [len(b[0]) for b in TensorBatchIterator(data, 128)] == [128, 128, 1]
+
+
+def _augmenting_net(X):
+    """The training state that NoisyLabelNet.augment reads, as on_train_begin sets it."""
+    from sknoisy._training import NoisyLabelNet
+
+    net = object.__new__(NoisyLabelNet)
+    net.X_train_, net.feature_mean_ = X, X.mean(dim=0)
+    net.feature_quantiles_ = net.feature_scores_ = None
+    return net
+
+
+def test_augmenting_training_rows_by_index_matches_the_batchwise_computation(monkeypatch):
+    import sknoisy._training as training
+
+    torch.manual_seed(0)
+    X = torch.cat([torch.randn(2000, 3).exp(), (torch.rand(2000, 2) < 0.3).float()], dim=1)
+    index = torch.arange(0, 2000, 7)
+    cached = _augmenting_net(X)
+    torch.manual_seed(1)
+    view_cached = cached.augment(X[index], index, noise=0.5)
+    assert cached.feature_scores_ is not None and cached.feature_scores_.dtype == torch.float16
+
+    monkeypatch.setattr(training, "_MAX_CACHED_SCORES_BYTES", 0)  # too large to keep
+    batchwise = _augmenting_net(X)
+    torch.manual_seed(1)
+    view_batchwise = batchwise.augment(X[index], index, noise=0.5)
+    assert batchwise.feature_scores_ is None
+    # The same draws; the cached scores are rounded to float16, which moves a value by
+    # far less than the noise does.
+    moved = (view_batchwise - X[index]).abs().mean()
+    assert float((view_cached - view_batchwise).abs().mean()) < 0.01 * float(moved)
+    assert not torch.equal(view_batchwise, X[index])
+
+
+def test_a_method_that_does_not_augment_keeps_no_quantiles():
+    X = torch.randn(100, 4)
+    net = _augmenting_net(X)
+    assert torch.equal(net.augment(X[:10], torch.arange(10)), X[:10])
+    assert net.feature_quantiles_ is None and net.feature_scores_ is None
