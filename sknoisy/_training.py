@@ -208,7 +208,7 @@ class NoisyLabelNet(NeuralNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.X_train_, self.y_train_ = X.X, X.y  # on the training device
         # For augmentation (selection.augment), which perturbs each feature on its own
-        # quantiles; they and the rows' normal scores are computed at the first call.
+        # quantiles; they and the rows' normal scores are computed at the first augmented batch.
         self.feature_mean_ = X.X.mean(dim=0)
         self.feature_quantiles_ = self.feature_scores_ = None
         self.train_labels_ = X.y.cpu().numpy()
