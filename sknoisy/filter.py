@@ -207,7 +207,13 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         weight = check_sample_weight(sample_weight, len(y))
 
         detectors = self._detector_list()
-        sknoisy_detector = len(detectors) == 1 and _scores_labels(detectors[0])
+        # Only a detector given alone scores by its own label_quality_; the estimator
+        # itself (detectors=None) and a list are always cross-validated.
+        sknoisy_detector = (
+            self.detectors is not None
+            and not isinstance(self.detectors, (list, tuple))
+            and _scores_labels(detectors[0])
+        )
         if sknoisy_detector:
             detector = clone(detectors[0]).fit(X, y_encoded)
             self.detectors_ = [detector]

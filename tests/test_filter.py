@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.tree import DecisionTreeClassifier
 
 from sknoisy import FilterClassifier, RobustLossClassifier
+from sknoisy.quality import label_quality_scores
 
 
 def test_cleaning_beats_the_estimator_alone(blobs_40):
@@ -49,6 +50,17 @@ def test_a_sknoisy_detector_scores_the_labels(blobs_40):
     fitted = clf.detectors_[0]
     np.testing.assert_array_equal(clf.label_quality_, fitted.label_quality_)
     assert clf.noise_rate_ == fitted.noise_rate_ and clf.pred_probs_ is None
+
+
+def test_a_sknoisy_estimator_without_detectors_is_cross_validated(blobs_40):
+    # Its own label_quality_ comes from the rows it trained on; the default scores the
+    # labels out of sample, as for any other estimator.
+    X_train, _, _, y_noisy, _ = blobs_40
+    estimator = RobustLossClassifier("ce", max_epochs=10, random_state=0)
+    clf = FilterClassifier(estimator, cv=3, random_state=0).fit(X_train, y_noisy)
+    assert clf.detectors_ == [] and clf.pred_probs_.shape == (len(y_noisy), 5)
+    expected = label_quality_scores(np.unique(y_noisy, return_inverse=True)[1], clf.pred_probs_)
+    np.testing.assert_allclose(clf.label_quality_, expected)
 
 
 def test_weighting_keeps_every_row_weighted_by_quality(blobs_40):
