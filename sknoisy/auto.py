@@ -3,7 +3,9 @@ predicts held-out labels best, refit it on all rows.
 
 No method is best on every data set: on images and embeddings the semi-supervised
 DivideMix is usually the most accurate, on tables with overlapping classes the loss
-correction by a transition matrix, and plain cross-entropy is sometimes as good as any.
+correction by a transition matrix, where a network memorises its rows at once (many
+features for the rows) label cleaning by cross-validation, and plain cross-entropy is
+sometimes as good as any.
 :class:`AutoClassifier` makes that choice from the data, as ``GridSearchCV`` would over
 methods: every candidate is fitted on the same stratified part of the training rows (on
 small data, on the folds of a cross-validation) and scored on the rest, and the first one
@@ -39,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import _check_number, check_sample_weight
 from .correction import LossCorrectionClassifier
 from .dividemix import DivideMixClassifier
+from .filter import FilterClassifier
 from .neighbormix import NeighborMixClassifier
 from .robust import RobustLossClassifier
 
@@ -55,9 +58,14 @@ def default_candidates(random_state=None, **params):
     ``(name, estimator)`` pairs, in the order that breaks ties.
 
     DivideMix is the most accurate on images and embeddings, loss correction on tables
-    with overlapping classes and on class-dependent noise, NeighborMix in between, and
-    plain cross-entropy is the fallback that keeps the choice from ever being clearly
-    worse than plain training.
+    with overlapping classes and on class-dependent noise, NeighborMix in between. Label
+    cleaning (:class:`~sknoisy.FilterClassifier` around plain cross-entropy: the label
+    issues found by 5-fold cross-validation are dropped before the final fit) is the one
+    that holds where a network memorises every training row within a few epochs, as with
+    many features for the rows, and where a weak model's confusions flipped the labels:
+    there the other methods, which read the noise from the network's predictions on the
+    rows it trains on, see almost none. Plain cross-entropy is the fallback that keeps
+    the choice from ever being clearly worse than plain training.
 
     Parameters
     ----------
@@ -74,7 +82,7 @@ def default_candidates(random_state=None, **params):
     Examples
     --------
     >>> [name for name, _ in default_candidates()]
-    ['dividemix', 'losscorrection', 'neighbormix', 'ce']
+    ['dividemix', 'losscorrection', 'neighbormix', 'filter', 'ce']
     >>> AutoClassifier(default_candidates(random_state=0, device="cpu"), random_state=0)
     AutoClassifier(...)
     """
@@ -83,6 +91,10 @@ def default_candidates(random_state=None, **params):
         ("dividemix", DivideMixClassifier(**params)),
         ("losscorrection", LossCorrectionClassifier(**params)),
         ("neighbormix", NeighborMixClassifier(**params)),
+        (
+            "filter",
+            FilterClassifier(RobustLossClassifier("ce", **params), random_state=random_state),
+        ),
         ("ce", RobustLossClassifier("ce", **params)),
     ]
 
@@ -132,7 +144,7 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         best is chosen. Each is cloned. Any classifier will do;
         ``label_quality_``, ``label_issues_`` and ``noise_rate_`` come from the chosen
         one and exist when it has them. None: :func:`default_candidates` (DivideMix,
-        loss correction, NeighborMix and plain cross-entropy).
+        loss correction, NeighborMix, label cleaning and plain cross-entropy).
     validation_fraction : float in (0, 1), default=0.2
         Share of the training rows held out to score the candidates, from 2,000 rows
         on (cross-validation below).

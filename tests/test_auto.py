@@ -124,8 +124,10 @@ def test_sample_weight_reaches_every_candidate_and_the_score(blobs):
 
 def test_default_candidates_share_the_random_state():
     candidates = default_candidates(random_state=3)
-    assert [name for name, _ in candidates] == ["dividemix", "losscorrection", "neighbormix", "ce"]
+    names = ["dividemix", "losscorrection", "neighbormix", "filter", "ce"]
+    assert [name for name, _ in candidates] == names
     assert all(est.random_state == 3 for _, est in candidates)
+    assert candidates[3][1].estimator.random_state == 3
     assert isinstance(candidates[0][1], DivideMixClassifier)
     assert isinstance(candidates[1][1], LossCorrectionClassifier)
 
@@ -133,8 +135,8 @@ def test_default_candidates_share_the_random_state():
 def test_default_candidates_fit(blobs):
     X, y_noisy, y = blobs
     clf = AutoClassifier(random_state=0).fit(X[:150], y_noisy[:150])
-    assert clf.best_name_ in {"dividemix", "losscorrection", "neighbormix", "ce"}
-    assert len(clf.validation_scores_) == 4
+    assert clf.best_name_ in {"dividemix", "losscorrection", "neighbormix", "filter", "ce"}
+    assert len(clf.validation_scores_) == 5
     assert 0 <= clf.noise_rate_ <= 1
 
 
