@@ -4,7 +4,8 @@ Estimators
 ----------
 AutoClassifier
     The method that suits the data: DivideMix, loss correction, NeighborMix, label
-    cleaning and plain cross-entropy fitted on part of the rows, the best on the rest refitted on all.
+    cleaning and plain cross-entropy fitted on part of the rows, the best on the rest
+    refitted on all.
 RobustLossClassifier
     One network with a noise-robust loss; ``loss="ce"`` is the plain baseline.
 CoTeachingClassifier
