@@ -63,8 +63,9 @@ def default_candidates(random_state=None, **params):
     issues found by 5-fold cross-validation are dropped before the final fit) is the one
     that holds where a network memorises every training row within a few epochs, as with
     many features for the rows: there the other methods, which read the noise from the
-    network's predictions on the rows it trains on, see almost none of it. Plain cross-entropy is the fallback that keeps
-    the choice from ever being clearly worse than plain training.
+    network's predictions on the rows it trains on, see almost none of it. Plain
+    cross-entropy is the fallback that keeps the choice from ever being clearly worse
+    than plain training.
 
     Parameters
     ----------
