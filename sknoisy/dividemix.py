@@ -25,11 +25,22 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_number, _check_warmup, _is_auto, fill_doc
+from ._base import (
+    BaseNoisyClassifier,
+    _check_number,
+    _check_warmup,
+    _is_auto,
+    fill_doc,
+)
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .quality import estimate_noise_rate
-from .selection import loss_mixture_clean_posterior, resolve_epochs, sharpen
+from .selection import (
+    AUTO_MAX_EPOCHS,
+    loss_mixture_clean_posterior,
+    resolve_epochs,
+    sharpen,
+)
 
 __all__ = ["DivideMixClassifier"]
 
@@ -41,6 +52,27 @@ __all__ = ["DivideMixClassifier"]
 # targets lock the networks into their early mistakes. With fewer labelled rows the
 # guesses are what lets the networks learn at all.
 _AUTO_LAMBDA_U = ((0.55, 0.0), (0.75, 25.0), (1.0, 50.0))
+# alpha="auto" and augment_noise="auto" on runs of AUTO_MAX_EPOCHS passes or more.
+_FULL_ALPHA = 4.0
+_FULL_AUGMENT_NOISE = 0.5
+
+
+def _auto_strength(value, name, full, max_epochs, *, low_open=False):
+    """``alpha`` or ``augment_noise``: a number as it is; ``"auto"`` as ``full`` times
+    the run's share of ``AUTO_MAX_EPOCHS`` passes, at most ``full``.
+
+    Mixup and the augmentation keep the networks from memorising wrong labels, and
+    memorising a label takes passes over its row. ``max_epochs="auto"`` gives small data
+    ``AUTO_MAX_EPOCHS`` (50) passes, and there both at full strength pay. Large data gets
+    fewer passes (at least ``AUTO_MIN_EPOCHS``, 10) and memorises less; with both at full
+    strength the networks there fall short of fitting even the rows they keep.
+    """
+    if _is_auto(value):
+        return full * min(1.0, max_epochs / AUTO_MAX_EPOCHS)
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueError(f"{name} must be 'auto' or a float, got {value!r}")
+    _check_number(value, name, low=0, low_open=low_open)
+    return float(value)
 
 
 class DivideMixNet(NoisyLabelNet):
@@ -202,8 +234,10 @@ class DivideMixClassifier(BaseNoisyClassifier):
         Clean posterior above which a row is labelled.
     T : float, default=0.5
         Sharpening temperature of the refined labels and the guesses.
-    alpha : float, default=4.0
-        Beta parameter of mixup.
+    alpha : "auto" or float, default="auto"
+        Beta parameter of mixup. ``"auto"``: 4.0 on runs of 50 epochs or more, and on
+        shorter ones in proportion to their epochs (large data, which ``max_epochs="auto"``
+        gives 10 to 50 epochs, memorises less).
     lambda_u : "auto" or float, default="auto"
         Weight of the unlabelled (squared error) loss, reached linearly over
         ``rampup_epochs`` after the warm-up. ``"auto"`` by noise level: 0 up to 55% of
@@ -216,17 +250,23 @@ class DivideMixClassifier(BaseNoisyClassifier):
         Penalise the batch's mean prediction for moving away from the class
         frequencies of the given labels (the reference's uniform prior, on balanced
         data).
-    augment_noise : float, default=0.5
+    augment_noise : "auto" or float, default="auto"
         Standard deviation of the Gaussian noise added to every training batch, in each
         feature's normal scores (its quantiles among the training rows, through the
         inverse normal CDF), mapped back through the feature's quantiles
-        (:func:`~sknoisy.selection.augment`); 0 turns it off.
+        (:func:`~sknoisy.selection.augment`); 0 turns it off. ``"auto"``: 0.5 on runs
+        of 50 epochs or more, and on shorter ones in proportion to their epochs, as
+        ``alpha``.
     augment_mask : float in [0, 1), default=0.0
         Probability that a feature of a training row is replaced by its mean.
     {common_parameters}
 
     Attributes
     ----------
+    alpha_ : float
+        The mixup's Beta parameter used (``alpha`` resolved).
+    augment_noise_ : float
+        The augmentation's noise used (``augment_noise`` resolved).
     lambda_u_ : float or None
         The unlabelled loss weight after the ramp; None when ``lambda_u="auto"`` and
         training ended before the first division.
@@ -266,11 +306,11 @@ class DivideMixClassifier(BaseNoisyClassifier):
         warmup_epochs="auto",
         p_threshold=0.5,
         T=0.5,
-        alpha=4.0,
+        alpha="auto",
         lambda_u="auto",
         rampup_epochs=0.1,
         prior_penalty=True,
-        augment_noise=0.5,
+        augment_noise="auto",
         augment_mask=0.0,
         standardize=True,
         module=None,
@@ -320,30 +360,33 @@ class DivideMixClassifier(BaseNoisyClassifier):
         _check_number(self.p_threshold, "p_threshold", low=0, high=1, low_open=True,
                       high_open=True)  # fmt: skip
         _check_number(self.T, "T", low=0, low_open=True)
-        _check_number(self.alpha, "alpha", low=0, low_open=True)
         if not _is_auto(self.lambda_u):
             if not isinstance(self.lambda_u, numbers.Real):
                 raise ValueError(f"lambda_u must be 'auto' or a float, got {self.lambda_u!r}")
             _check_number(self.lambda_u, "lambda_u", low=0)
         if not isinstance(self.prior_penalty, (bool, numbers.Integral)):
             raise TypeError(f"prior_penalty must be a bool, got {self.prior_penalty!r}")
-        _check_number(self.augment_noise, "augment_noise", low=0)
         _check_number(self.augment_mask, "augment_mask", low=0, high=1, high_open=True)
         return {
             "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
             "p_threshold": float(self.p_threshold),
             "T": float(self.T),
-            "alpha": float(self.alpha),
+            "alpha": _auto_strength(self.alpha, "alpha", _FULL_ALPHA, max_epochs,
+                                    low_open=True),
             "lambda_u": self.lambda_u,
             "rampup_epochs": resolve_epochs(
                 self.rampup_epochs, max_epochs, "rampup_epochs"
             ),
             "prior_penalty": bool(self.prior_penalty),
-            "augment_noise": float(self.augment_noise),
+            "augment_noise": _auto_strength(
+                self.augment_noise, "augment_noise", _FULL_AUGMENT_NOISE, max_epochs
+            ),
             "augment_mask": float(self.augment_mask),
         }
 
     def _copy_fitted_state(self, net):
         self.warmup_epochs_ = int(net.warmup_end_)
+        self.alpha_ = net.alpha
+        self.augment_noise_ = net.augment_noise
         # None when "auto" never chose it: training ended before the first division.
         self.lambda_u_ = net.lambda_u_

@@ -31,6 +31,17 @@ def test_history_records_the_division_and_the_ramp(blobs_40):
     assert all(0 < f < 1 for f in clf.history_[2:, "labelled_fraction"])
 
 
+@pytest.mark.parametrize("max_epochs, scale", [(2, 0.04), (25, 0.5), (60, 1.0)])
+def test_auto_mixup_and_augmentation_follow_the_passes(max_epochs, scale, blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    params = dict(max_epochs=max_epochs, hidden_layer_sizes=(8,), random_state=0)
+    clf = DivideMixClassifier(**params).fit(X_train, y_noisy)
+    assert clf.alpha_ == pytest.approx(4.0 * scale)
+    assert clf.augment_noise_ == pytest.approx(0.5 * scale)
+    given = DivideMixClassifier(alpha=2.0, augment_noise=0.0, **params).fit(X_train, y_noisy)
+    assert (given.alpha_, given.augment_noise_) == (2.0, 0.0)
+
+
 def test_both_networks_predict(blobs_40):
     X_train, X_test, _, y_noisy, _ = blobs_40
     clf = DivideMixClassifier(max_epochs=4, device="cpu", random_state=0).fit(X_train, y_noisy)
@@ -54,6 +65,8 @@ def test_a_run_that_ends_in_the_warm_up_still_scores_every_row(blobs_40):
         ({"p_threshold": 1.0}, "p_threshold"),
         ({"T": 0}, "T must be"),
         ({"alpha": -1}, "alpha"),
+        ({"alpha": "strong"}, "alpha must be 'auto' or a float"),
+        ({"augment_noise": None}, "augment_noise must be 'auto' or a float"),
         ({"lambda_u": "high"}, "lambda_u must be 'auto' or a float"),
         ({"lambda_u": -1.0}, "lambda_u"),
         ({"augment_noise": -0.1}, "augment_noise"),
