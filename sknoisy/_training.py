@@ -20,6 +20,7 @@ from skorch.utils import TeeGenerator, to_tensor
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
 from .selection import (
+    AUTO_ESTIMATE_MIN_EPOCHS,
     AUTO_WARMUP_FRACTION,
     augment,
     auto_warmup_epochs,
@@ -162,6 +163,10 @@ class NoisyLabelNet(NeuralNet):
     #: data, with few steps per epoch, a network that has learnt little makes every label
     #: look wrong, even clean ones, and sklearn's check_classifiers_train fails at 10%.
     auto_warmup_max_fraction = AUTO_WARMUP_FRACTION
+    #: Whether an automatic warm-up ends with an estimate from the predictions averaged
+    #: over its epochs; if so it lasts at least ``AUTO_ESTIMATE_MIN_EPOCHS`` epochs (at
+    #: most half the run), however many steps an epoch makes.
+    auto_warmup_ends_in_estimate = False
 
     def __init__(self, module, *args, module2=None, precision="fp32", **kwargs):
         # Set before NeuralNet.__init__ so that skorch treats it as a parameter, not as
@@ -302,11 +307,15 @@ class NoisyLabelNet(NeuralNet):
 
     def warmup_length(self, warmup_epochs, n_samples):
         """Warm-up epochs: ``"auto"`` (:func:`~sknoisy.selection.auto_warmup_epochs`, at
-        most ``auto_warmup_max_fraction`` of the run) or the epochs given."""
+        most ``auto_warmup_max_fraction`` of the run; see also
+        ``auto_warmup_ends_in_estimate``) or the epochs given."""
         if isinstance(warmup_epochs, str) and warmup_epochs == "auto":
-            return auto_warmup_epochs(
+            epochs = auto_warmup_epochs(
                 n_samples, self.batch_size, self.max_epochs, self.auto_warmup_max_fraction
             )
+            if self.auto_warmup_ends_in_estimate:
+                epochs = max(epochs, min(AUTO_ESTIMATE_MIN_EPOCHS, self.max_epochs // 2))
+            return epochs
         return warmup_epochs
 
     @torch.no_grad()

@@ -21,15 +21,17 @@ import torch
 from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, fill_doc
 from ._training import NoisyLabelNet
 from .losses import get_loss
-from .selection import forget_rate_schedule, resolve_epochs, small_loss_mask
+from .selection import (
+    AUTO_ESTIMATE_MIN_EPOCHS,
+    forget_rate_schedule,
+    resolve_epochs,
+    small_loss_mask,
+)
 
 __all__ = ["CoTeachingClassifier"]
 
 # The estimated forget rate is capped: some samples must always stay selected.
 _MAX_AUTO_FORGET_RATE = 0.9
-# With forget_rate="auto", the ramp (where the estimate is taken) lasts at least this many
-# epochs, or half the run when that is shorter.
-_MIN_AUTO_RAMP = 5
 
 
 class CoTeachingNet(NoisyLabelNet):
@@ -223,7 +225,9 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         self.num_gradual_ = resolve_epochs(self.num_gradual, max_epochs, "num_gradual")
         if self.forget_rate == "auto":
             # The estimate is taken during the ramp; an untrained network overestimates.
-            self.num_gradual_ = max(self.num_gradual_, min(_MIN_AUTO_RAMP, max_epochs // 2))
+            self.num_gradual_ = max(
+                self.num_gradual_, min(AUTO_ESTIMATE_MIN_EPOCHS, max_epochs // 2)
+            )
         return {
             "forget_rate": self.forget_rate,
             "num_gradual": self.num_gradual_,

@@ -73,6 +73,7 @@ class MentorNetNet(NoisyLabelNet):
 
     # percentile="auto" reads the noise rate at the burn-in's end.
     auto_warmup_max_fraction = 0.5
+    auto_warmup_ends_in_estimate = True
 
     def __init__(
         self, *args, percentile, burn_in_epochs, loss_decay, trusted, n_classes, **kwargs
@@ -221,8 +222,10 @@ class MentorNetClassifier(BaseNoisyClassifier):
         (history column ``noise_rate``), within [10, 100].
     burn_in_epochs : "auto", int or float, default="auto"
         Epochs (int) or fraction of ``max_epochs`` (float) in which every sample counts.
-        ``"auto"``: about 100 optimisation steps, at most half of the run, at least one
-        epoch.
+        ``"auto"``: about 100 optimisation steps, at most half of the run, and at least 5
+        epochs (or half the run): ``percentile="auto"`` reads the noise rate from the
+        predictions averaged over the burn-in's epochs, and the first epoch, whose
+        predictions come from a network still learning from scratch, must weigh little.
     loss_decay : float in [0, 1), default=0.9
         Weight of the previous threshold in its moving average.
     {common_parameters}

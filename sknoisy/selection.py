@@ -37,6 +37,11 @@ AUTO_MAX_EPOCHS = 50
 # warmup_epochs="auto": about this many optimisation steps, at most this share of the run.
 AUTO_WARMUP_STEPS = 100
 AUTO_WARMUP_FRACTION = 0.1
+# An "auto" estimate read from the predictions averaged over the epochs so far waits for
+# at least this many epochs (or half the run): the first epoch's predictions, recorded
+# while the network learns from scratch, make every label look wrong, and they must weigh
+# little in the average.
+AUTO_ESTIMATE_MIN_EPOCHS = 5
 
 
 def resolve_epochs(value, max_epochs, name):

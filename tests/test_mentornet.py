@@ -31,6 +31,18 @@ def test_burn_in_then_a_threshold_every_epoch(blobs_40):
     assert all(t > 0 for t in clf.history_[2:, "threshold"])
 
 
+@pytest.mark.parametrize("max_epochs, burn_in", [(12, 5), (6, 3)])
+def test_the_auto_burn_in_lasts_several_epochs_however_many_steps_each_makes(
+    max_epochs, burn_in, blobs_40
+):
+    X_train, _, _, y_noisy, _ = blobs_40  # 1,400 rows: 100 steps of 16 within one epoch
+    clf = MentorNetClassifier(
+        batch_size=16, max_epochs=max_epochs, hidden_layer_sizes=(8,), random_state=0
+    ).fit(X_train, y_noisy)
+    assert clf.burn_in_epochs_ == burn_in
+    assert clf.history_[burn_in - 1, "noise_rate"] == pytest.approx(1 - clf.percentile_ / 100)
+
+
 def test_the_threshold_is_a_moving_average_of_the_batch_percentile():
     state = MentorNetNet.__new__(MentorNetNet)
     state.percentile_, state.loss_decay, state.threshold_ = 50.0, 0.5, None
