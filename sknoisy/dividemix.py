@@ -25,13 +25,7 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import (
-    BaseNoisyClassifier,
-    _check_number,
-    _check_warmup,
-    _is_auto,
-    fill_doc,
-)
+from ._base import BaseNoisyClassifier, _check_number, _check_warmup, _is_auto, fill_doc
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .quality import estimate_noise_rate
