@@ -215,13 +215,19 @@ def _is_auto(value):
     return isinstance(value, str) and value == "auto"
 
 
-def _check_auto_or_rate(value, name):
-    """Validate a parameter that is ``"auto"`` or a rate in [0, 1)."""
+def _check_auto_or_number(value, name, **bounds):
+    """Validate a parameter that is ``"auto"`` or a number within ``bounds`` (those of
+    :func:`_check_number`)."""
     if _is_auto(value):
         return
     if not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be 'auto' or a float, got {value!r}")
-    _check_number(value, name, low=0, high=1, high_open=True)
+    _check_number(value, name, **bounds)
+
+
+def _check_auto_or_rate(value, name):
+    """Validate a parameter that is ``"auto"`` or a rate in [0, 1)."""
+    _check_auto_or_number(value, name, low=0, high=1, high_open=True)
 
 
 def _check_option(value, name, options):

@@ -20,11 +20,11 @@ from skorch.utils import TeeGenerator, to_tensor
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
 from .selection import (
-    AUTO_ESTIMATE_MIN_EPOCHS,
     AUTO_WARMUP_FRACTION,
     augment,
     auto_warmup_epochs,
     feature_quantiles,
+    lengthen_for_estimate,
     normal_scores,
 )
 
@@ -164,8 +164,8 @@ class NoisyLabelNet(NeuralNet):
     #: look wrong, even clean ones, and sklearn's check_classifiers_train fails at 10%.
     auto_warmup_max_fraction = AUTO_WARMUP_FRACTION
     #: Whether an automatic warm-up ends with an estimate from the predictions averaged
-    #: over its epochs; if so it lasts at least ``AUTO_ESTIMATE_MIN_EPOCHS`` epochs (at
-    #: most half the run), however many steps an epoch makes.
+    #: over its epochs; if so it is lengthened by
+    #: :func:`~sknoisy.selection.lengthen_for_estimate`.
     auto_warmup_ends_in_estimate = False
 
     def __init__(self, module, *args, module2=None, precision="fp32", **kwargs):
@@ -314,7 +314,7 @@ class NoisyLabelNet(NeuralNet):
                 n_samples, self.batch_size, self.max_epochs, self.auto_warmup_max_fraction
             )
             if self.auto_warmup_ends_in_estimate:
-                epochs = max(epochs, min(AUTO_ESTIMATE_MIN_EPOCHS, self.max_epochs // 2))
+                epochs = lengthen_for_estimate(epochs, self.max_epochs)
             return epochs
         return warmup_epochs
 

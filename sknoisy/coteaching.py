@@ -22,8 +22,8 @@ from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, fill
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .selection import (
-    AUTO_ESTIMATE_MIN_EPOCHS,
     forget_rate_schedule,
+    lengthen_for_estimate,
     resolve_epochs,
     small_loss_mask,
 )
@@ -225,9 +225,7 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         self.num_gradual_ = resolve_epochs(self.num_gradual, max_epochs, "num_gradual")
         if self.forget_rate == "auto":
             # The estimate is taken during the ramp; an untrained network overestimates.
-            self.num_gradual_ = max(
-                self.num_gradual_, min(AUTO_ESTIMATE_MIN_EPOCHS, max_epochs // 2)
-            )
+            self.num_gradual_ = lengthen_for_estimate(self.num_gradual_, max_epochs)
         return {
             "forget_rate": self.forget_rate,
             "num_gradual": self.num_gradual_,

@@ -25,7 +25,14 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_number, _check_warmup, _is_auto, fill_doc
+from ._base import (
+    BaseNoisyClassifier,
+    _check_auto_or_number,
+    _check_number,
+    _check_warmup,
+    _is_auto,
+    fill_doc,
+)
 from ._training import NoisyLabelNet
 from .losses import get_loss
 from .quality import estimate_noise_rate
@@ -61,11 +68,9 @@ def _auto_strength(value, name, full, max_epochs, *, low_open=False):
     fewer passes (at least ``AUTO_MIN_EPOCHS``, 10) and memorises less; with both at full
     strength the networks there fall short of fitting even the rows they keep.
     """
+    _check_auto_or_number(value, name, low=0, low_open=low_open)
     if _is_auto(value):
         return full * min(1.0, max_epochs / AUTO_MAX_EPOCHS)
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise ValueError(f"{name} must be 'auto' or a float, got {value!r}")
-    _check_number(value, name, low=0, low_open=low_open)
     return float(value)
 
 
@@ -354,10 +359,7 @@ class DivideMixClassifier(BaseNoisyClassifier):
         _check_number(self.p_threshold, "p_threshold", low=0, high=1, low_open=True,
                       high_open=True)  # fmt: skip
         _check_number(self.T, "T", low=0, low_open=True)
-        if not _is_auto(self.lambda_u):
-            if not isinstance(self.lambda_u, numbers.Real):
-                raise ValueError(f"lambda_u must be 'auto' or a float, got {self.lambda_u!r}")
-            _check_number(self.lambda_u, "lambda_u", low=0)
+        _check_auto_or_number(self.lambda_u, "lambda_u", low=0)
         if not isinstance(self.prior_penalty, (bool, numbers.Integral)):
             raise TypeError(f"prior_penalty must be a bool, got {self.prior_penalty!r}")
         _check_number(self.augment_mask, "augment_mask", low=0, high=1, high_open=True)

@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _check_number, _check_option, check_sample_weight
+from ._base import _check_auto_or_rate, _check_number, _check_option, check_sample_weight
 from .quality import (
     LABEL_QUALITY_METHODS,
     find_label_issues,
@@ -192,10 +192,7 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         _check_option(self.handling, "handling", HANDLINGS)
         _check_option(self.quality_method, "quality_method", LABEL_QUALITY_METHODS)
-        if not (isinstance(self.noise_rate, str) and self.noise_rate == "auto"):
-            if not isinstance(self.noise_rate, numbers.Real):
-                raise ValueError(f"noise_rate must be 'auto' or a float, got {self.noise_rate!r}")
-            _check_number(self.noise_rate, "noise_rate", low=0, high=1, high_open=True)
+        _check_auto_or_rate(self.noise_rate, "noise_rate")
         X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), ensure_all_finite=False)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)

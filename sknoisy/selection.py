@@ -20,6 +20,7 @@ __all__ = [
     "resolve_epochs",
     "auto_max_epochs",
     "auto_warmup_epochs",
+    "lengthen_for_estimate",
     "forget_rate_schedule",
     "small_loss_mask",
     "loss_mixture_clean_posterior",
@@ -158,6 +159,34 @@ def auto_warmup_epochs(n_samples, batch_size, max_epochs, max_fraction=AUTO_WARM
     needed = max(1, math.ceil(AUTO_WARMUP_STEPS / steps_per_epoch))
     cap = max(1, resolve_epochs(max_fraction, max_epochs, "warmup_epochs"))
     return min(needed, cap)
+
+
+def lengthen_for_estimate(epochs, max_epochs):
+    """An automatic phase that ends in an estimate from the predictions averaged over its
+    epochs: ``epochs``, lengthened to at least ``AUTO_ESTIMATE_MIN_EPOCHS`` (5) epochs, or
+    half the run when that is shorter, however many steps an epoch makes.
+
+    Parameters
+    ----------
+    epochs : int
+        The phase's length by its own rule.
+    max_epochs : int
+        Length of the run.
+
+    Returns
+    -------
+    epochs : int
+
+    Examples
+    --------
+    >>> lengthen_for_estimate(1, 13)  # 21,000 rows: one epoch is 165 steps
+    5
+    >>> lengthen_for_estimate(1, 6)
+    3
+    >>> lengthen_for_estimate(10, 50)
+    10
+    """
+    return max(epochs, min(AUTO_ESTIMATE_MIN_EPOCHS, max_epochs // 2))
 
 
 def forget_rate_schedule(forget_rate, epoch, num_gradual, exponent=1.0):
