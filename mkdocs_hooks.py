@@ -22,10 +22,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 SITE_RESULTS = "benchmarks/results"
 # headline.md is README's excerpt (its image link is relative to the repository root);
 # docs/choosing.md embeds it with pymdownx.snippets instead of publishing it as a page;
-# model_selection_summary.md likewise, in docs/model_selection.md, and scale_summary.md
-# in docs/scaling.md.
+# model_selection_summary.md likewise, in docs/model_selection.md, scale_summary.md in
+# docs/scaling.md, and the zoo halves' win_rates.md in docs/zoo.md.
 RESULT_SUFFIXES = {".md", ".png", ".csv", ".txt"}
-NOT_PAGES = {"headline.md", "model_selection_summary.md", "scale_summary.md"}
+NOT_PAGES = {"headline.md", "model_selection_summary.md", "scale_summary.md", "win_rates.md"}
 
 _RESULTS_LINK = re.compile(r"\]\(((?:\.\./)+)benchmarks/results/")
 

@@ -33,6 +33,8 @@ import pandas as pd
 import zoo
 from grid import CLEAN, ORACLES, RAW
 
+ROOT = Path(__file__).resolve().parent.parent
+
 CE = "RobustLossClassifier"
 PEERS = ("RobustLossClassifier", "cleanlab", "cleanlab_hgb", "HistGradientBoostingClassifier")
 PEER_NAMES = {
@@ -373,8 +375,28 @@ def summary_markdown(df, recommended, provenance=""):
     return "\n".join(parts)
 
 
+def win_rates_markdown(df, folder):
+    """The win-rate table and the rank plot, linked from ``folder`` as the repository
+    root sees it."""
+    cells = Cells(df)
+    problems = list(dict.fromkeys(d for d, _ in cells.cells))
+    return "\n".join([
+        f"Win rates over {len(cells.cells)} cells ({', '.join(problems)}; each cell's "
+        "figure the mean over its seeds): the share of cells where the estimator's mean "
+        "clean-test accuracy is above the peer's, its worst cell against plain "
+        "cross-entropy (`RobustLossClassifier`) in points, and its mean rank among all "
+        f"methods but the oracles. The [summary]({folder}/zoo_summary.md) has the checks "
+        "of the defaults and the run's provenance.",
+        "",
+        win_rate_table(cells),
+        "",
+        f"![rank by cell]({folder}/zoo_ranks.png)",
+        "",
+    ])  # fmt: skip
+
+
 def write(rows, output, *, provenance="", recommended=None):
-    """Write zoo_summary.md and zoo_ranks.png for the rows into ``output``."""
+    """Write zoo_summary.md, win_rates.md and zoo_ranks.png for the rows into ``output``."""
     from report import frame
 
     output = Path(output)
@@ -383,6 +405,9 @@ def write(rows, output, *, provenance="", recommended=None):
         return
     recommended = recommended or zoo.RECOMMENDED
     (output / "zoo_summary.md").write_text(summary_markdown(df, recommended, provenance))
+    resolved = output.resolve()
+    folder = resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved
+    (output / "win_rates.md").write_text(win_rates_markdown(df, folder.as_posix()))
     cells = Cells(df)
     if cells.cells:
         plot_ranks(cells, output / "zoo_ranks.png")

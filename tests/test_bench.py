@@ -72,6 +72,12 @@ def test_quick_run_fills_every_cell_and_writes_the_reports(quick_run):
     assert "## Win rates" in summary and "| `DualEMClassifier` |" in summary
     assert "## Checks of the defaults" in summary and "## Unscaled input" in summary
     assert "4 cells (problem x noise kind)" in summary
+    # The excerpt README and the docs embed: the same table, links from the repository root
+    # (the quick run writes outside it, so there the links are absolute).
+    excerpt = (quick_run / "win_rates.md").read_text()
+    table = [line for line in summary.split("## Checks")[0].splitlines() if line.startswith("|")]
+    assert [line for line in excerpt.splitlines() if line.startswith("|")] == table
+    assert f"![rank by cell]({quick_run.resolve().as_posix()}/zoo_ranks.png)" in excerpt
     for plot in ("accuracy.png", "precision_recall.png", "zoo_ranks.png"):
         assert (quick_run / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -163,3 +163,8 @@ def test_the_summary_allows_the_standard_error_of_the_seeds():
            "b sym20 (-1.5)." in text  # fmt: skip
     assert "| `DualEMClassifier` | 0% of 2 | -2.0 (a sym20) |" in text
     assert "within 2 points of the network oracle (sym20 cells): **fails** in 2 of 2" in text
+    excerpt = zoo_report.win_rates_markdown(report.frame(rows), "benchmarks/results/zoo/x")
+    assert "Win rates over 2 cells (a, b;" in excerpt
+    assert "| `DualEMClassifier` | 0% of 2 | -2.0 (a sym20) |" in excerpt
+    assert "](benchmarks/results/zoo/x/zoo_summary.md)" in excerpt
+    assert "![rank by cell](benchmarks/results/zoo/x/zoo_ranks.png)" in excerpt
