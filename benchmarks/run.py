@@ -298,12 +298,18 @@ def run_cell(cell, threads):
         wrong = np.asarray(y_noisy != y_train)
         row.update(n_train=len(y_train), noise_rate_true=float(wrong.mean()))
         labels = y_train if method.is_oracle else y_noisy
+        is_cleanlab = method.base in ("cleanlab", "cleanlab_hgb")
+        # CleanLearning takes class indices 0..K-1 only; the others take the labels as
+        # they are (segment's are strings).
+        classes, codes = np.unique(labels, return_inverse=True)
         estimator = method.build(seed, max_epochs)
         start = time.perf_counter()
-        estimator.fit(X_train, labels)
+        estimator.fit(X_train, codes if is_cleanlab else labels)
         row["fit_s"] = time.perf_counter() - start
-        row["accuracy"] = float(np.mean(estimator.predict(X_test) == y_test))
-        if method.base in ("cleanlab", "cleanlab_hgb"):
+        predicted = estimator.predict(X_test)
+        predicted = classes[predicted] if is_cleanlab else predicted
+        row["accuracy"] = float(np.mean(predicted == y_test))
+        if is_cleanlab:
             issues = estimator.get_label_issues()
             row.update(label_metrics(wrong, issues["label_quality"], issues["is_label_issue"]))
         elif not method.is_oracle:

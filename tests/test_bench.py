@@ -112,6 +112,14 @@ def test_a_failing_cell_is_recorded_and_the_run_goes_on(tmp_path, capsys):
     assert len(read_csv(tmp_path / "bench.csv")) == 3
 
 
+@pytest.mark.parametrize("method", ["cleanlab", "cleanlab_hgb"])
+def test_the_cleanlab_peers_run_on_string_labels(method):
+    # segment's classes are strings; CleanLearning itself takes class indices only.
+    row = run.run_cell(("segment", "sym20", 0, method, 1), torch.get_num_threads())
+    assert row["status"] == "ok", row["error"]
+    assert row["accuracy"] > 1 / 7 and row["quality_auroc"] > 0.6
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
