@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test docs bench zoo zoo-tuning zoo-report zoo-quick bench-model-selection speed speed-gpu scale noise-rate lint clean
+.PHONY: demo demo-results test docs behaviour bench zoo zoo-tuning zoo-report zoo-quick bench-model-selection speed speed-gpu scale noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,11 @@ scale: $(VENV)/.installed
 
 noise-rate: $(VENV)/.installed
 	$(PY) benchmarks/noise_rate.py
+
+# Whether every estimator still fits bit for bit as the committed reference says
+# (benchmarks/behaviour.py, about a minute): the check for changes that keep behaviour.
+behaviour: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(PY) -m benchmarks.behaviour
 
 lint: $(VENV)/.installed
 	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check sknoisy tests benchmarks
