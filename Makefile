@@ -19,7 +19,7 @@ demo: $(VENV)/.installed
 # The demo's output as recorded in README.
 demo-results: $(VENV)/.installed
 	$(PY) -m sknoisy demo | tee benchmarks/results/demo.txt
-	$(PY) benchmarks/readme_tables.py
+	$(PY) -m benchmarks.readme_tables
 
 # The suite runs in TEST_WORKERS processes (pytest-xdist), each with one torch thread:
 # the tests train tiny networks, which gain little from more threads (on 2 cores: 1587
@@ -48,14 +48,14 @@ docs: $(VENV)/.docs-installed
 BENCH_JOBS ?= 2
 ZOO_RESULTS := benchmarks/results/zoo
 bench: $(VENV)/.installed
-	$(PY) benchmarks/speed.py
-	$(PY) benchmarks/scale.py
-	$(PY) benchmarks/run.py --half tuning --fresh --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/tuning
-	$(PY) benchmarks/run.py --half report --fresh --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/report
-	$(PY) benchmarks/noise_rate.py
-	$(PY) benchmarks/model_selection.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
+	$(PY) -m benchmarks.speed
+	$(PY) -m benchmarks.scale
+	$(PY) -m benchmarks.run --half tuning --fresh --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/tuning
+	$(PY) -m benchmarks.run --half report --fresh --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/report
+	$(PY) -m benchmarks.noise_rate
+	$(PY) -m benchmarks.model_selection --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
 	$(PY) -m sknoisy demo | tee benchmarks/results/demo.txt
-	$(PY) benchmarks/readme_tables.py
+	$(PY) -m benchmarks.readme_tables
 
 # The benchmark zoo (docs/zoo.md). Each half resumes from the cells already in its CSV,
 # so an interrupted run goes on where it stopped and a finished one only redraws its
@@ -64,41 +64,41 @@ ZOO_FLAGS ?= --resume
 zoo: zoo-report
 
 zoo-tuning: $(VENV)/.installed
-	$(PY) benchmarks/run.py --half tuning $(ZOO_FLAGS) --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/tuning
-	$(PY) benchmarks/readme_tables.py
+	$(PY) -m benchmarks.run --half tuning $(ZOO_FLAGS) --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/tuning
+	$(PY) -m benchmarks.readme_tables
 
 zoo-report: $(VENV)/.installed
-	$(PY) benchmarks/run.py --half report $(ZOO_FLAGS) --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/report
-	$(PY) benchmarks/readme_tables.py
+	$(PY) -m benchmarks.run --half report $(ZOO_FLAGS) --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/report
+	$(PY) -m benchmarks.readme_tables
 
 # The smoke run of the zoo (into benchmarks/output/, not committed).
 zoo-quick: $(VENV)/.installed
-	$(PY) benchmarks/run.py --quick --fresh --jobs $(BENCH_JOBS)
+	$(PY) -m benchmarks.run --quick --fresh --jobs $(BENCH_JOBS)
 
 # What each scorer of sknoisy.model_selection picks in GridSearchCV, against the best in
 # the grid (about 75 minutes on 2 CPU cores).
 bench-model-selection: $(VENV)/.installed
-	$(PY) benchmarks/model_selection.py --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
-	$(PY) benchmarks/readme_tables.py
+	$(PY) -m benchmarks.model_selection --fresh --jobs $(BENCH_JOBS) --output benchmarks/results
+	$(PY) -m benchmarks.readme_tables
 
 speed: $(VENV)/.installed
-	$(PY) benchmarks/speed.py
-	$(PY) benchmarks/readme_tables.py
+	$(PY) -m benchmarks.speed
+	$(PY) -m benchmarks.readme_tables
 
 # On a machine with a CUDA GPU (and a CUDA build of torch): each estimator against the
 # hand-written loop on the GPU, at 50,000 and at 1,000,000 rows (results/speed_cuda*.md).
 speed-gpu: $(VENV)/.installed
-	$(PY) benchmarks/speed.py --device cuda
-	$(PY) benchmarks/speed.py --device cuda --n-samples 1000000 --repeats 3
+	$(PY) -m benchmarks.speed --device cuda
+	$(PY) -m benchmarks.speed --device cuda --n-samples 1000000 --repeats 3
 
 # Fit time and peak memory at 10^4, 10^5 and 10^6 rows, against the memory bound
 # (results/scale.md; about 40 minutes on 2 CPU cores).
 scale: $(VENV)/.installed
-	$(PY) benchmarks/scale.py
-	$(PY) benchmarks/readme_tables.py
+	$(PY) -m benchmarks.scale
+	$(PY) -m benchmarks.readme_tables
 
 noise-rate: $(VENV)/.installed
-	$(PY) benchmarks/noise_rate.py
+	$(PY) -m benchmarks.noise_rate
 
 # Whether every estimator still fits bit for bit as the committed reference says
 # (benchmarks/behaviour.py, about a minute): the check for changes that keep behaviour.

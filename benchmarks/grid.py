@@ -3,7 +3,7 @@
 The problems and noise kinds themselves are defined in ``zoo.py``.
 """
 
-from zoo import HALVES, NOISE_KINDS
+from .zoo import HALVES, NOISE_KINDS
 
 NOISE = NOISE_KINDS
 SYMMETRIC_RATES = {name: int(name[3:]) / 100 for name in NOISE if name.startswith("sym")}

@@ -23,8 +23,8 @@ the report compares each pick's clean-test accuracy with the best in the grid.
 
 Usage::
 
-    python benchmarks/model_selection.py                  # the full benchmark, --jobs 2
-    python benchmarks/model_selection.py --report-only    # rewrite the Markdown only
+    python -m benchmarks.model_selection                  # the full benchmark, --jobs 2
+    python -m benchmarks.model_selection --report-only    # rewrite the Markdown only
 
 Rows go to ``OUTPUT/model_selection.csv`` as cells finish (a cell is one estimator on one
 dataset and noise kind); a re-run skips the cells already there unless ``--fresh``.
@@ -43,9 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from run import make_cell_data  # noqa: E402
+from .run import make_cell_data
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results"
 DATASETS = ("digits", "synthetic")

@@ -5,7 +5,7 @@ each estimator behind a StandardScaler with default parameters except ``max_epoc
 For each run: ``noise_rate_`` (true rate 0.40), recall of ``label_issues_`` against the
 flipped rows, and the AUROC of ``label_quality_`` for telling right labels from wrong.
 
-Run: ``make noise-rate`` (``.venv/bin/python benchmarks/noise_rate.py``); writes
+Run: ``make noise-rate`` (``.venv/bin/python -m benchmarks.noise_rate``); writes
 ``benchmarks/results/noise_rate.md``.
 """
 

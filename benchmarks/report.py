@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from grid import CLEAN, KEY, ORACLES, SYMMETRIC_RATES
+
+from .grid import CLEAN, KEY, ORACLES, SYMMETRIC_RATES
 
 METRICS = {
     "accuracy": "Clean-test accuracy",

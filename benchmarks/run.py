@@ -54,7 +54,7 @@ Running it
 ----------
 ::
 
-    python benchmarks/run.py [--half tuning|report] [--datasets wine,segment]
+    python -m benchmarks.run [--half tuning|report] [--datasets wine,segment]
         [--noise sym40,pair40] [--seeds 0,1] [--methods CoTeachingClassifier,cleanlab]
         [--jobs 2] [--output DIR] [--fresh | --resume] [--quick] [--max-epochs N]
         [--no-raw]
@@ -76,7 +76,6 @@ import argparse
 import ast
 import csv
 import datetime
-import inspect
 import math
 import os
 import shlex
@@ -89,13 +88,8 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import report  # noqa: E402  (sibling modules, found through sys.path above)
-import zoo  # noqa: E402
-import zoo_report  # noqa: E402
-from grid import (  # noqa: E402
+from . import report, zoo, zoo_report
+from .grid import (
     BASELINES,
     CLEAN,
     DEFAULT_HALF,
@@ -107,6 +101,7 @@ from grid import (  # noqa: E402
     RAW,
 )
 
+HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "output"
 CSV_NAME = "bench.csv"
 
@@ -155,16 +150,10 @@ def make_cell_data(dataset, noise, seed):
 
 
 def sknoisy_estimators():
-    """``{name: class}`` of every classifier exported by sknoisy."""
-    from sklearn.base import ClassifierMixin
+    """``{name: class}`` of every classifier sknoisy ships."""
+    from sknoisy.discovery import all_estimators
 
-    import sknoisy
-
-    return {
-        name: obj
-        for name in sknoisy.__all__
-        if inspect.isclass(obj := getattr(sknoisy, name)) and issubclass(obj, ClassifierMixin)
-    }
+    return dict(all_estimators())
 
 
 def default_methods():
@@ -194,10 +183,9 @@ class Method:
     @property
     def is_network(self):
         """Whether this is a sknoisy network estimator (the unscaled-input check's)."""
-        from sknoisy._base import BaseNoisyClassifier
+        from sknoisy.discovery import all_estimators
 
-        estimator = sknoisy_estimators().get(self.base)
-        return estimator is not None and issubclass(estimator, BaseNoisyClassifier)
+        return self.base in dict(all_estimators("network"))
 
     @classmethod
     def parse(cls, name):
@@ -477,8 +465,9 @@ def execute(cells, jobs, on_row):
             on_row(run_cell(cell, threads))
         return
     # Workers unpickle run_cell by module name; as __main__ it would not be importable.
-    import run
     from joblib import Parallel, delayed
+
+    from . import run
 
     parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
     for row in parallel(delayed(run.run_cell)(cell, threads) for cell in cells):
@@ -528,7 +517,7 @@ def main(argv=None):
     execute(cells, args.jobs, on_row)
 
     command = shlex.join(
-        ["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]
+        ["python", "-m", "benchmarks.run", *(sys.argv[1:] if argv is None else argv)]
     )
     # Reports list rows in the zoo's order (problems, seeds, methods, noise kinds), then
     # whatever else the CSV holds, whatever order the cells ran in.

@@ -36,7 +36,7 @@ measured up to 10^5 rows only (``MAX_SIZE``).
 
 Running it
 ----------
-``make scale`` (``.venv/bin/python benchmarks/scale.py``) runs every estimator at every
+``make scale`` (``.venv/bin/python -m benchmarks.scale``) runs every estimator at every
 size (about 40 minutes on 2 CPU cores, most of it at 10^6 rows) and writes
 ``benchmarks/results/scale.md``, ``scale.csv`` and README's table, ``scale_summary.md``.
 Options::
@@ -208,9 +208,9 @@ def measure(name, n_samples, data_dir):
 
 def run_in_subprocess(name, n_samples, data_dir):
     """:func:`measure` in a fresh interpreter; a crash becomes an ``error`` row."""
-    command = [sys.executable, __file__, "--worker", name, str(n_samples),
+    command = [sys.executable, "-m", "benchmarks.scale", "--worker", name, str(n_samples),
                "--data-dir", str(data_dir)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
     if done.returncode == 0:
         return json.loads(done.stdout.strip().splitlines()[-1])
     error = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
@@ -385,7 +385,7 @@ def main(argv=None):
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    command = shlex.join([".venv/bin/python", "benchmarks/scale.py", *(argv or sys.argv[1:])])
+    command = shlex.join([".venv/bin/python", "-m", "benchmarks.scale", *(argv or sys.argv[1:])])
     write_reports(rows, args.output, command)
     failed = [r for r in rows if r["status"] != "ok" or not r["within_bound"]]
     return 1 if args.check and failed else 0

@@ -40,7 +40,7 @@ On CUDA the device is synchronised before every clock read.
 
 Running it
 ----------
-``make speed`` (that is, ``.venv/bin/python benchmarks/speed.py``) runs the full
+``make speed`` (that is, ``.venv/bin/python -m benchmarks.speed``) runs the full
 measurement and writes the table, with the command and the date, to
 ``benchmarks/results/speed.md`` (on the CPU; ``speed_cuda.md`` on a GPU, with the GPU's
 name, and ``speed_cuda_n1000000.md`` and so on at other sizes). ``make speed-gpu``
@@ -53,7 +53,7 @@ runs it on CUDA at 50,000 and at 1,000,000 rows. Options::
     --estimators A,B  a subset, named as in the table (plain cross-entropy always runs)
     --check           exit with status 1 if any estimator misses its target
 
-A quick smoke run: ``.venv/bin/python benchmarks/speed.py --n-samples 5000
+A quick smoke run: ``.venv/bin/python -m benchmarks.speed --n-samples 5000
 --max-epochs 2 --repeats 1``.
 """
 
@@ -84,7 +84,6 @@ from sknoisy import (
     RobustLossClassifier,
     make_label_noise,
 )
-from sknoisy._base import resolve_device
 from sknoisy.modules import MLP
 
 TARGET_RATIO = 1.25
@@ -299,7 +298,7 @@ def render(rows, args, device, n_samples):
 
 def command_line():
     """The command as run, with the interpreter's path relative to the working directory."""
-    return shlex.join([os.path.relpath(sys.executable), *sys.argv])
+    return shlex.join([os.path.relpath(sys.executable), "-m", "benchmarks.speed", *sys.argv[1:]])
 
 
 def write_results(report, command, path):
@@ -352,7 +351,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    device = resolve_device(args.device)
+    # The estimators read "auto" the same way.
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    )
     X, y = make_data(args.n_samples)
     common = {"max_epochs": args.max_epochs, "device": args.device, "random_state": 0}
     estimators = [

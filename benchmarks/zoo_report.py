@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import zoo
-from grid import CLEAN, ORACLES, RAW
+
+from . import zoo
+from .grid import CLEAN, ORACLES, RAW
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,14 +47,14 @@ PEER_NAMES = {
 
 
 def _sknoisy_estimators(methods):
-    import run
+    from . import run
 
     known = run.sknoisy_estimators()
     return [m for m in methods if m.split(":")[0] in known]
 
 
 def _network_estimators(methods):
-    import run
+    from . import run
 
     return [m for m in _sknoisy_estimators(methods) if run.Method.parse(m).is_network]
 
@@ -397,7 +398,7 @@ def win_rates_markdown(df, folder):
 
 def write(rows, output, *, provenance="", recommended=None):
     """Write zoo_summary.md, win_rates.md and zoo_ranks.png for the rows into ``output``."""
-    from report import frame
+    from .report import frame
 
     output = Path(output)
     df = frame(rows)

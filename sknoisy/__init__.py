@@ -45,6 +45,7 @@ sknoisy.selection  schedules, small-loss selection, the loss mixture model, mixu
                    augmentation of feature vectors
 sknoisy.modules    the default MLP and access to a network's penultimate representation
 sknoisy.callbacks  a training checkpoint that an interrupted fit resumes from
+sknoisy.discovery  every estimator sknoisy ships, by kind (``all_estimators``)
 """
 
 from ._base import DegenerateModelWarning

@@ -1,17 +1,10 @@
 """The benchmark zoo (benchmarks/zoo.py) and its summary (benchmarks/zoo_report.py)."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import report  # noqa: E402  (benchmarks/*.py, through the path above)
-import zoo  # noqa: E402
-import zoo_report  # noqa: E402
+from benchmarks import report, zoo, zoo_report
 
 # The split is fixed once and for all: defaults are tuned on one half and judged on the
 # other, so a change that moved a problem between halves would void the report half.

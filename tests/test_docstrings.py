@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "sknoisy.modules",
     "sknoisy.model_selection",
     "sknoisy.callbacks",
+    "sknoisy.discovery",
 ]
 
 # The numpydoc checks that fail the test:

@@ -11,24 +11,14 @@ from skorch.callbacks import Callback
 
 from sknoisy import (
     CoTeachingClassifier,
-    DivideMixClassifier,
     DualEMClassifier,
-    LossCorrectionClassifier,
-    MentorNetClassifier,
-    NeighborMixClassifier,
     RobustLossClassifier,
     make_label_noise,
 )
+from sknoisy.discovery import all_estimators
 
-ESTIMATORS = [
-    RobustLossClassifier,
-    CoTeachingClassifier,
-    DualEMClassifier,
-    NeighborMixClassifier,
-    DivideMixClassifier,
-    LossCorrectionClassifier,
-    MentorNetClassifier,
-]
+# Every estimator that trains a network of its own.
+ESTIMATORS = [cls for _, cls in all_estimators("network")]
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0)
 
 
