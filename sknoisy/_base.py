@@ -371,8 +371,14 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         ``fit`` (``fit_params``, given to :meth:`_fit`); validates them."""
         return {}
 
-    def _copy_fitted_state(self, net):
-        """Copy method-specific fitted attributes from the trained net."""
+    def _training_rows(self, y_encoded, **fit_params):
+        """A method's own per-row inputs of training (``{name: array}``, e.g. MentorNet's
+        ``trusted`` mask), from its per-row arguments of ``fit``; validates them. They
+        travel with the training rows (``TrainingRows``), never as net parameters."""
+        return {}
+
+    def _copy_fitted_state(self, result):
+        """Set method-specific fitted attributes from the training's ``FitResult``."""
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -397,7 +403,8 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, **fit_params):
         """:meth:`fit`, with a method's own per-row arguments of ``fit`` (e.g.
-        MentorNet's ``trusted``) passed on to :meth:`_encoded_net_params`."""
+        MentorNet's ``trusted``) passed on to :meth:`_encoded_net_params` and
+        :meth:`_training_rows`."""
         # A failed refit must not leave the previous fit's state behind, half replaced.
         for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, attribute)
@@ -424,6 +431,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             X = standardize_rows(X, feature_mean, feature_scale, out)
         del X_given
         net_params.update(self._encoded_net_params(y_encoded, len(classes), **fit_params))
+        rows = self._training_rows(y_encoded, **fit_params)
         optimizer, optimizer_params = self._resolve_optimizer()
         callbacks = self._check_callbacks()
         device = resolve_device(self.device)
@@ -457,7 +465,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 precision=self.precision,
                 **net_params,
             )
-            net.fit(TensorDataset(X, y_encoded, weight, device=device))
+            net.fit(TensorDataset(X, y_encoded, weight, device=device, rows=rows))
         # The generator's state is of no use after fit and would only burden pickles.
         net.iterator_train__generator = None
 
@@ -465,16 +473,18 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         self.input_shape_ = X.shape[1:]
         self.feature_mean_ = feature_mean
         self.feature_scale_ = feature_scale
+        result = net.result_
+        del net.result_  # the fitted net keeps nothing per row
         self.net_ = net
         self.history_ = net.history
-        self.n_iter_ = net.n_recorded_epochs_
-        self.label_quality_ = np.asarray(net.label_quality_, dtype=np.float64)
-        self.noise_rate_ = float(net.noise_rate_)
+        self.n_iter_ = result.n_epochs
+        self.label_quality_ = np.asarray(result.label_quality, dtype=np.float64)
+        self.noise_rate_ = float(result.noise_rate)
         self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
-        self._copy_fitted_state(net)
+        self._copy_fitted_state(result)
         # Classes that weigh in training: rows of weight 0 do not count.
         trained = y_encoded if weight is None else y_encoded[weight > 0]
-        for message in self._fit_warnings(net, len(np.unique(trained))):
+        for message in self._fit_warnings(result, len(np.unique(trained))):
             # stacklevel: the user's call of fit (fit -> _fit -> here).
             warnings.warn(message, DegenerateModelWarning, stacklevel=3)
         return self
@@ -486,13 +496,13 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             return auto_max_epochs(n_samples, self.batch_size)
         return self.max_epochs
 
-    def _fit_warnings(self, net, n_trained_classes):
+    def _fit_warnings(self, result, n_trained_classes):
         """Messages of the :class:`DegenerateModelWarning` that ``fit`` issues once the
-        estimator is fitted: the trained ``net`` predicting a single class for every
-        training row, although ``n_trained_classes`` (the classes among the rows of
-        positive weight) is at least 2. Methods add their own signs of a fit that did
-        not learn."""
-        predicted = np.flatnonzero(net.train_prediction_counts_)
+        estimator is fitted: the trained net predicting a single class for every
+        training row (``result``: the training's ``FitResult``), although
+        ``n_trained_classes`` (the classes among the rows of positive weight) is at least
+        2. Methods add their own signs of a fit that did not learn."""
+        predicted = np.flatnonzero(result.prediction_counts)
         if len(predicted) != 1 or n_trained_classes < 2:
             return []
         label = self.classes_[predicted[0]]

@@ -9,6 +9,7 @@ tensors.
 from __future__ import annotations
 
 import contextlib
+import types
 import warnings
 
 import numpy as np
@@ -28,7 +29,10 @@ from .selection import (
     normal_scores,
 )
 
-__all__ = ["TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError"]
+__all__ = [
+    "TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError", "FitState",
+    "TrainingRows", "FitResult",
+]  # fmt: skip
 
 # Rows per forward pass when a method scores the whole training set.
 _FULL_PASS_BATCH = 4096
@@ -57,12 +61,14 @@ class NonFiniteError(ValueError, FloatingPointError):
 
 
 class TensorDataset(Dataset):
-    """Features, encoded labels and optional sample weights as tensors on one device.
+    """Features, encoded labels, optional sample weights and optional other per-row
+    arrays of a method (``rows``, e.g. MentorNet's ``trusted`` mask) as tensors on one
+    device.
 
     A skorch ``Dataset``, so that skorch's callbacks find ``X`` and ``y`` in it.
     """
 
-    def __init__(self, X, y=None, sample_weight=None, device="cpu"):
+    def __init__(self, X, y=None, sample_weight=None, device="cpu", rows=None):
         with warnings.catch_warnings():
             # Read-only arrays (e.g. from pandas) are fine: nothing writes to them.
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -74,6 +80,8 @@ class TensorDataset(Dataset):
         self.sample_weight = (
             None if sample_weight is None else to_tensor(sample_weight, device=device).float()
         )
+        self.rows = {name: to_tensor(np.asarray(values), device=device)
+                     for name, values in (rows or {}).items()}  # fmt: skip
 
     def __getitem__(self, i):
         return self.X[i], (None if self.y is None else self.y[i])
@@ -135,15 +143,53 @@ class TensorBatchIterator:
             yield IndexedBatch(X, y, idx)
 
 
+class TrainingRows(types.SimpleNamespace):
+    """The training rows of one fit, on the training device, and what is derived from
+    them alone: ``X``, ``y`` (encoded labels), ``labels`` (the same on the host, NumPy),
+    ``sample_weight`` (or None), a method's other per-row inputs (e.g. ``trusted``), and
+    for augmentation ``feature_mean``, ``feature_quantiles`` and ``feature_scores``.
+
+    A net holds them as ``data_`` while it trains. A resumed fit is given the same rows
+    again, so checkpoints do not save them.
+    """
+
+
+class FitState(types.SimpleNamespace):
+    """Everything a net changes while it trains, apart from its components (networks,
+    optimizers) and history: the per-epoch logits and the running sum of probabilities
+    that label quality is estimated from, and each method's own state (cleanness
+    posteriors, soft targets, thresholds, the transition matrix, ...).
+
+    A net holds it as ``state_`` while it trains;
+    :class:`~sknoisy.callbacks.TrainingCheckpoint` saves and restores all of it.
+    """
+
+
+class FitResult(types.SimpleNamespace):
+    """What training leaves for the estimator: ``label_quality``, ``noise_rate``,
+    ``n_epochs`` (epochs completed), ``prediction_counts`` (training rows predicted as
+    each class) and each method's own results (``NoisyLabelNet.method_results``).
+
+    A net sets it as ``result_`` at the end of training; the estimator takes it (and
+    deletes it from the net) to set its fitted attributes.
+    """
+
+
 class NoisyLabelNet(NeuralNet):
     """skorch ``NeuralNet`` for learning with noisy labels; one or two networks.
 
     The criterion returns per-sample losses (``reduction="none"``). Each training batch
-    records its logits into ``epoch_logits_`` (indexed by the sample index, so no extra
-    pass over the data is needed); at each epoch's end their probabilities join a running
-    sum over epochs. Methods override :meth:`compute_loss` (per-batch logic), ``on_epoch_begin`` /
-    ``on_epoch_end`` (per-epoch logic such as schedules and E-steps) and
-    :meth:`estimate_label_quality`.
+    records its logits into ``state_.epoch_logits`` (indexed by the sample index, so no
+    extra pass over the data is needed); at each epoch's end their probabilities join a
+    running sum over epochs. Methods override :meth:`compute_loss` (per-batch logic),
+    ``on_train_begin`` (their initial :class:`FitState`), ``on_epoch_begin`` /
+    ``on_epoch_end`` (per-epoch logic such as schedules and E-steps),
+    :meth:`estimate_label_quality` and :meth:`method_results`.
+
+    While it trains, a net keeps the training rows in ``data_`` (:class:`TrainingRows`)
+    and everything it changes in ``state_`` (:class:`FitState`). Training ends with one
+    :class:`FitResult` in ``result_``, and ``data_`` and ``state_`` are gone: the fitted
+    net keeps its networks, its history and its parameters, nothing per row.
 
     A second network, when given as ``module2``, is registered the skorch way (as
     ``module2_``): it moves with ``device``, follows train/eval mode and its parameters join
@@ -153,8 +199,8 @@ class NoisyLabelNet(NeuralNet):
     Inference returns class probabilities (``predict_nonlinearity`` is not applied),
     :meth:`proba_from_logits` of the networks' outputs. At the end of training one eval
     pass over the training rows checks that the outputs are finite and counts the
-    classes predicted (``train_prediction_counts_``, from which the estimator warns of a
-    model that predicts a single class).
+    classes predicted (``FitResult.prediction_counts``, from which the estimator warns
+    of a model that predicts a single class).
     """
 
     #: Longest automatic warm-up, as a share of the run (:meth:`warmup_length`). Methods
@@ -211,21 +257,25 @@ class NoisyLabelNet(NeuralNet):
 
     # -- per-sample training state ----------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.X_train_, self.y_train_ = X.X, X.y  # on the training device
-        # For augmentation (selection.augment), which perturbs each feature on its own
-        # quantiles; they and the rows' normal scores are computed at the first augmented batch.
-        self.feature_mean_ = X.X.mean(dim=0)
-        self.feature_quantiles_ = self.feature_scores_ = None
-        self.train_labels_ = X.y.cpu().numpy()
-        self.sample_weight_ = X.sample_weight
-        self.epoch_logits_ = None  # (n_networks, n, K), allocated by the first batch
+        self.data_ = TrainingRows(
+            X=X.X, y=X.y, labels=X.y.cpu().numpy(), sample_weight=X.sample_weight, **X.rows,
+            # For augmentation (selection.augment), which perturbs each feature on its own
+            # quantiles; they and the rows' normal scores are computed at the first
+            # augmented batch.
+            feature_mean=X.X.mean(dim=0), feature_quantiles=None, feature_scores=None,
+        )  # fmt: skip
+        # Fitted, for inference too: the networks' number of outputs.
+        self.n_classes_ = int(X.y.max()) + 1
         # fp16 gradients underflow unless the loss is scaled up (and the gradients down).
         self.grad_scaler_ = (
             torch.amp.GradScaler(torch.device(self.device).type)
             if self.precision == "fp16" else None
         )  # fmt: skip
-        self.proba_sum_ = None
-        self.n_recorded_epochs_ = 0
+        self.state_ = FitState(
+            epoch_logits=None,  # (n_networks, n, K), allocated by the first batch
+            proba_sum=None,
+            n_recorded_epochs=0,
+        )
 
     def record_logits(self, index, *logits):
         """Store this batch's logits, one tensor per network, for the per-epoch statistics.
@@ -233,18 +283,17 @@ class NoisyLabelNet(NeuralNet):
         Only a copy into a preallocated buffer happens per batch; the softmax runs once
         per epoch over the whole buffer.
         """
-        if self.epoch_logits_ is None:
-            n = len(self.train_labels_)
-            shape = (len(logits), n, logits[0].shape[1])
-            self.n_classes_ = shape[2]
-            self.epoch_logits_ = torch.zeros(shape, device=logits[0].device)
-            self.proba_sum_ = torch.zeros(shape[1:], dtype=torch.float64, device=logits[0].device)
-        for buffer, out in zip(self.epoch_logits_, logits, strict=True):
+        state = self.state_
+        if state.epoch_logits is None:
+            shape = (len(logits), len(self.data_.labels), logits[0].shape[1])
+            state.epoch_logits = torch.zeros(shape, device=logits[0].device)
+            state.proba_sum = torch.zeros(shape[1:], dtype=torch.float64, device=logits[0].device)
+        for buffer, out in zip(state.epoch_logits, logits, strict=True):
             buffer.index_copy_(0, index, out.detach().to(buffer.dtype))
 
     def mean_proba(self):
         """Each training row's predicted probabilities averaged over networks and epochs."""
-        return (self.proba_sum_ / max(self.n_recorded_epochs_, 1)).cpu().numpy()
+        return (self.state_.proba_sum / max(self.state_.n_recorded_epochs, 1)).cpu().numpy()
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
@@ -252,12 +301,13 @@ class NoisyLabelNet(NeuralNet):
         # ones trained on, so the batches' losses are checked too (skorch has already
         # read each one to the host).
         batch_losses = [batch.get("train_loss", 0.0) for batch in self.history[-1]["batches"]]
-        if not (np.all(np.isfinite(batch_losses)) and bool(self.epoch_logits_.isfinite().all())):
+        state = self.state_
+        if not (np.all(np.isfinite(batch_losses)) and bool(state.epoch_logits.isfinite().all())):
             self.raise_non_finite()
-        self.proba_sum_ += self.epoch_logits_.softmax(dim=2).mean(dim=0)
-        self.n_recorded_epochs_ += 1
+        state.proba_sum += state.epoch_logits.softmax(dim=2).mean(dim=0)
+        state.n_recorded_epochs += 1
         self.history.record(
-            "noise_rate", estimate_noise_rate(self.train_labels_, self.mean_proba())
+            "noise_rate", estimate_noise_rate(self.data_.labels, self.mean_proba())
         )
 
     def raise_non_finite(self):
@@ -268,7 +318,8 @@ class NoisyLabelNet(NeuralNet):
         )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        if self.n_recorded_epochs_ == 0:
+        n_epochs = self.state_.n_recorded_epochs
+        if n_epochs == 0:
             # skorch ends training quietly on KeyboardInterrupt; with no epoch completed
             # there is nothing to estimate label quality from.
             raise KeyboardInterrupt("training stopped before its first epoch ended; not fitted")
@@ -281,16 +332,24 @@ class NoisyLabelNet(NeuralNet):
         # Finite weights can still be large enough for the outputs to overflow (the
         # per-epoch checks see the outputs before each step): such a network fails here
         # rather than in predict. The same pass counts the classes predicted.
-        self.train_prediction_counts_ = self.count_training_predictions()
-        del self.history[self.n_recorded_epochs_:]  # an epoch cut short by Ctrl-C
-        self.estimate_label_quality()
-        # The training data and per-sample state are not kept in the fitted net.
-        del self.X_train_, self.y_train_, self.train_labels_, self.sample_weight_
-        del self.feature_mean_, self.feature_quantiles_, self.feature_scores_
-        del self.epoch_logits_, self.proba_sum_, self.grad_scaler_
+        prediction_counts = self.count_training_predictions()
+        del self.history[n_epochs:]  # an epoch cut short by Ctrl-C
+        label_quality, noise_rate = self.estimate_label_quality()
+        self.result_ = FitResult(
+            label_quality=label_quality, noise_rate=noise_rate, n_epochs=n_epochs,
+            prediction_counts=prediction_counts, **self.method_results(),
+        )  # fmt: skip
+        # The training rows and the per-fit state are not kept in the fitted net.
+        del self.data_, self.state_, self.grad_scaler_
+
+    def method_results(self):
+        """A method's own results for its estimator, as ``{name: value}``: called at the
+        end of training, after :meth:`estimate_label_quality`, while ``state_`` is still
+        there. None here."""
+        return {}
 
     def estimate_label_quality(self):
-        """Set ``label_quality_`` and ``noise_rate_`` at the end of training.
+        """``(label_quality, noise_rate)`` at the end of training.
 
         By default, from the predicted probabilities averaged over the epochs, which keeps
         the evidence of the epochs before a network memorises wrong labels:
@@ -302,8 +361,8 @@ class NoisyLabelNet(NeuralNet):
         """
         proba = self.mean_proba()
         proba /= proba.sum(axis=1, keepdims=True)
-        self.label_quality_ = label_quality_scores(self.train_labels_, proba)
-        self.noise_rate_ = float(np.median(self.history[:, "noise_rate"]))
+        label_quality = label_quality_scores(self.data_.labels, proba)
+        return label_quality, float(np.median(self.history[:, "noise_rate"]))
 
     def warmup_length(self, warmup_epochs, n_samples):
         """Warm-up epochs: ``"auto"`` (:func:`~sknoisy.selection.auto_warmup_epochs`, at
@@ -325,9 +384,9 @@ class NoisyLabelNet(NeuralNet):
         row's penultimate representation (:func:`~sknoisy.modules.forward_with_representation`).
         """
         module.eval()
-        n, outputs = len(self.X_train_), None
+        n, outputs = len(self.data_.X), None
         for start in range(0, n, _FULL_PASS_BATCH):
-            X = self.X_train_[start : start + _FULL_PASS_BATCH]
+            X = self.data_.X[start : start + _FULL_PASS_BATCH]
             with self.mixed_precision():
                 out = forward_with_representation(module, X) if representation else (module(X),)
             if outputs is None:  # filled in place: no second copy of the outputs
@@ -346,12 +405,12 @@ class NoisyLabelNet(NeuralNet):
         :meth:`proba_from_logits`), block by block with nothing kept; raises
         :class:`NonFiniteError` if any network's outputs are non-finite."""
         networks = self.networks()
-        counts = torch.zeros(self.n_classes_, dtype=torch.long, device=self.X_train_.device)
+        counts = torch.zeros(self.n_classes_, dtype=torch.long, device=self.data_.X.device)
         for network in networks:
             network.eval()
         try:
-            for start in range(0, len(self.X_train_), _FULL_PASS_BATCH):
-                X = self.X_train_[start : start + _FULL_PASS_BATCH]
+            for start in range(0, len(self.data_.X), _FULL_PASS_BATCH):
+                X = self.data_.X[start : start + _FULL_PASS_BATCH]
                 with self.mixed_precision():
                     outputs = [network(X) for network in networks]
                 if not all(bool(out.isfinite().all()) for out in outputs):
@@ -376,25 +435,25 @@ class NoisyLabelNet(NeuralNet):
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def augment(self, X, index, noise=0.0, mask=0.0):
-        """A random view of the training rows ``X = X_train_[index]``:
+        """A random view of the training rows ``X = data_.X[index]``:
         :func:`~sknoisy.selection.augment` with the training data's feature quantiles and
         means. The quantiles are computed once per fit, and so are the rows' normal
         scores (the costly part) unless they would take more than
         ``_MAX_CACHED_SCORES_BYTES``; then each batch computes its own."""
-        scores = None
+        data, scores = self.data_, None
         if noise:
-            if self.feature_quantiles_ is None:
-                self.feature_quantiles_ = feature_quantiles(self.X_train_)
-                if 2 * self.X_train_.numel() <= _MAX_CACHED_SCORES_BYTES:
+            if data.feature_quantiles is None:
+                data.feature_quantiles = feature_quantiles(data.X)
+                if 2 * data.X.numel() <= _MAX_CACHED_SCORES_BYTES:
                     # Outside the mixed-precision context of the batch being trained.
-                    with torch.autocast(self.X_train_.device.type, enabled=False):
-                        self.feature_scores_ = torch.cat([
-                            normal_scores(rows, self.feature_quantiles_).half()
-                            for rows in self.X_train_.split(_FULL_PASS_BATCH)
+                    with torch.autocast(data.X.device.type, enabled=False):
+                        data.feature_scores = torch.cat([
+                            normal_scores(rows, data.feature_quantiles).half()
+                            for rows in data.X.split(_FULL_PASS_BATCH)
                         ])  # fmt: skip
-            if self.feature_scores_ is not None:
-                scores = self.feature_scores_[index].float()
-        return augment(X, self.feature_quantiles_, self.feature_mean_, noise, mask, scores)
+            if data.feature_scores is not None:
+                scores = data.feature_scores[index].float()
+        return augment(X, data.feature_quantiles, data.feature_mean, noise, mask, scores)
 
     def weighted_mean(self, losses, index, mask=None):
         """Mean of per-sample losses over ``mask`` (all when None), weighted by
@@ -403,11 +462,12 @@ class NoisyLabelNet(NeuralNet):
         Masks act as zero weights rather than by indexing, which would synchronise the
         device with the host.
         """
-        if self.sample_weight_ is None and mask is None:
+        sample_weight = self.data_.sample_weight
+        if sample_weight is None and mask is None:
             return losses.mean()
         weight = torch.ones_like(losses) if mask is None else mask.to(losses.dtype)
-        if self.sample_weight_ is not None:
-            weight = weight * self.sample_weight_[index]
+        if sample_weight is not None:
+            weight = weight * sample_weight[index]
         return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
 
     def compute_loss(self, X, y, index):

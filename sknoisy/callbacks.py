@@ -20,16 +20,7 @@ from ._base import _check_number
 
 __all__ = ["TrainingCheckpoint"]
 
-_FORMAT = 1
-# Attributes of a training net that a checkpoint leaves out: skorch's bookkeeping, which
-# initialisation rebuilds, the components (saved through their state_dict), and the
-# training data with the statistics derived from it, which the resumed fit is given again.
-_NOT_STATE = {
-    "history_", "initialized_", "virtual_params_", "init_context_", "callbacks_",
-    "prefixes_", "cuda_dependent_attributes_", "grad_scaler_",
-    "X_train_", "y_train_", "train_labels_", "sample_weight_", "feature_mean_",
-    "feature_quantiles_", "feature_scores_",
-}  # fmt: skip
+_FORMAT = 2
 # Net parameters that may differ between a fit and its resumption.
 _FREE_PARAMS = {"verbose", "device", "callbacks"}
 # Rows hashed at a time when fingerprinting the training data (bounds the host copy).
@@ -40,10 +31,11 @@ class TrainingCheckpoint(Callback):
     """Save the whole training state every few epochs; a refit resumes from it.
 
     At the end of every ``every``-th epoch the callback writes, to ``path``, everything a
-    fit needs to go on: the weights of every network, the optimizers' state, the
-    method's per-sample state (e.g. DualEM's cleanness posteriors and targets,
+    fit needs to go on: the weights of every network, the optimizers' state, the net's
+    whole per-fit state (its ``state_``: e.g. DualEM's cleanness posteriors and targets,
     NeighborMix's soft targets, DivideMix's clean posteriors, MentorNet's running
-    threshold), the random number generators' states and the history. When a ``fit``
+    threshold), the random number generators' states and the history. The training
+    rows are not saved: the resumed fit is given them again. When a ``fit``
     with this callback finds the file, it checks that the file comes from the same fit
     (same estimator, parameters, ``random_state`` and training data) and continues from
     the saved epoch. On the CPU the resumed fit ends with the same weights, predictions
@@ -146,11 +138,9 @@ class TrainingCheckpoint(Callback):
             },
             "grad_scaler": None if net.grad_scaler_ is None else net.grad_scaler_.state_dict(),
             "rng": rng,
-            "attributes": {
-                name: _encode(value, f"{type(net).__name__}.{name}")
-                for name, value in vars(net).items()
-                if name.endswith("_") and not name.startswith("_") and name not in _NOT_STATE
-                and name[:-1] not in (*net._modules, *net._criteria, *net._optimizers)
+            "state": {
+                name: _encode(value, f"{type(net).__name__}.state_.{name}")
+                for name, value in vars(net.state_).items()
             },
         }  # fmt: skip
         tmp = os.fspath(self.path) + ".tmp"
@@ -191,8 +181,8 @@ class TrainingCheckpoint(Callback):
         net.iterator_train__generator.set_state(state["rng"]["shuffle"])
         if device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], device)
-        for name, value in state["attributes"].items():
-            setattr(net, name, _decode(value, device))
+        for name, value in state["state"].items():
+            setattr(net.state_, name, _decode(value, device))
         net.history_ = History(json.loads(state["history"]))
         return len(net.history)
 
@@ -280,5 +270,7 @@ def _fingerprint(net, dataset):
         "method": _describe(type(net)),
         "parameters": {k: _describe(v) for k, v in sorted(params.items())
                        if k not in _FREE_PARAMS},  # fmt: skip
-        "training data": _digest(dataset.X, dataset.y, dataset.sample_weight),
+        "training data": _digest(
+            dataset.X, dataset.y, dataset.sample_weight, *dataset.rows.values()
+        ),
     }

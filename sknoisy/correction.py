@@ -97,20 +97,20 @@ class LossCorrectionNet(NoisyLabelNet):
         super().on_train_begin(net, X, y, **kwargs)
         given = self.transition_matrix is not None
         # A given matrix needs no warm-up: correction starts at the first epoch.
-        self.warmup_end_ = 0 if given else self.warmup_length(self.warmup_epochs, len(X.y))
-        self.transition_ = None
-        self.inverse_ = None  # T's inverse, for the backward correction
+        self.state_.warmup_end = 0 if given else self.warmup_length(self.warmup_epochs, len(X.y))
+        self.state_.transition = None
+        self.state_.inverse = None  # T's inverse, for the backward correction
         if given:
             self.set_transition(self.transition_matrix)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        if epoch == self.warmup_end_ and self.transition_ is None:
+        if epoch == self.state_.warmup_end and self.state_.transition is None:
             # The warm-up network models the given labels: P(given | x).
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
             T = estimate_transition_matrix(
-                self.train_labels_, proba, method=self.estimator,
+                self.data_.labels, proba, method=self.estimator,
                 percentile=self.anchor_percentile,
             )  # fmt: skip
             self.set_transition(T)
@@ -118,28 +118,22 @@ class LossCorrectionNet(NoisyLabelNet):
             # The corrected network models the true classes: count the given labels
             # of the rows it confidently predicts as each class.
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
-            T = estimate_transition_matrix(self.train_labels_, proba, method="confident_joint")
+            T = estimate_transition_matrix(self.data_.labels, proba, method="confident_joint")
             if self.correction != "backward" or np.linalg.cond(T) <= _MAX_CONDITION:
                 self.set_transition(T)
-        self.history.record("phase", "warmup" if self.transition_ is None else "corrected")
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X, y, **kwargs)
-        # transition_matrix_ (NumPy) has it; a tensor left on a GPU would not unpickle
-        # on a machine without one.
-        del self.transition_, self.inverse_
+        self.history.record("phase", "warmup" if self.state_.transition is None else "corrected")
 
     def is_revision_epoch(self, epoch):
         """Whether ``T`` is re-estimated at the start of ``epoch``: ``revisions`` times,
         every ``_REVISION_FRACTION`` of the run after the warm-up."""
         every = max(1, round(_REVISION_FRACTION * self.max_epochs))
-        since = epoch - self.warmup_end_
+        since = epoch - self.state_.warmup_end
         return since > 0 and since % every == 0 and since // every <= self.revisions
 
     def set_transition(self, T):
         """Use ``T`` from now on: as it is, inverted (backward) or as the layer's start."""
         T = torch.as_tensor(T, dtype=torch.float32)
-        self.transition_ = T.to(self.device)
+        self.state_.transition = T.to(self.device)
         if self.correction == "backward":
             condition = float(np.linalg.cond(T.double().cpu().numpy()))
             if condition > _MAX_CONDITION:
@@ -148,26 +142,26 @@ class LossCorrectionNet(NoisyLabelNet):
                     f"(condition number {condition:.3g}); use correction='forward' or give "
                     "transition_matrix"
                 )
-            self.inverse_ = torch.linalg.inv(self.transition_.double()).float()
+            self.state_.inverse = torch.linalg.inv(self.state_.transition.double()).float()
         if self.correction == "adaptation_layer":
-            self.noise_layer_.initialise(self.transition_)
+            self.noise_layer_.initialise(self.state_.transition)
 
     def corrected_transition(self):
         """The matrix the loss uses: learned for the adaptation layer, else ``T``."""
         if self.correction == "adaptation_layer":
             return self.noise_layer_.matrix()
-        return self.transition_
+        return self.state_.transition
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
         logits = self.module_(self.augment(X, index, self.augment_noise))
         self.record_logits(index, logits)
-        if self.transition_ is None:  # warm-up
+        if self.state_.transition is None:  # warm-up
             return self.weighted_mean(self.criterion_(logits, y), index), (logits,)
         log_proba = logits.log_softmax(dim=1)
         if self.correction == "backward":
             # l(y) = sum_j T^{-1}[y, j] * (-log p_j(x))
-            losses = -(self.inverse_[y] * log_proba).sum(dim=1)
+            losses = -(self.state_.inverse[y] * log_proba).sum(dim=1)
         else:
             # -log P(given y | x) = -log sum_i p_i(x) T[i, y]
             log_T = self.corrected_transition().clamp_min(1e-30).log()
@@ -177,23 +171,29 @@ class LossCorrectionNet(NoisyLabelNet):
     # -- results -----------------------------------------------------------------------
     @torch.no_grad()
     def estimate_label_quality(self):
-        """``label_quality_``: each row's posterior probability that its given label is
-        its true class, ``p_y T[y, y] / sum_i p_i T[i, y]``; ``noise_rate_``: the
-        fraction of rows below 0.5. Before any correction (training ended in the
-        warm-up), the shared estimate."""
-        if self.transition_ is None:
-            super().estimate_label_quality()
-            self.transition_matrix_ = None
-            return
+        """Label quality: each row's posterior probability that its given label is its
+        true class, ``p_y T[y, y] / sum_i p_i T[i, y]``; the noise rate: the fraction of
+        rows below 0.5. Before any correction (training ended in the warm-up), the
+        shared estimate."""
+        if self.state_.transition is None:
+            return super().estimate_label_quality()
         T = self.corrected_transition().detach()
         proba = self.full_pass(self.module_)[0].softmax(dim=1)
-        y = self.y_train_
+        y = self.data_.y
         noisy = (proba @ T).gather(1, y[:, None]).squeeze(1)
         clean = proba.gather(1, y[:, None]).squeeze(1) * T[y, y]
-        posterior = (clean / noisy.clamp_min(1e-30)).clamp(0.0, 1.0)
-        self.label_quality_ = posterior.double().cpu().numpy()
-        self.noise_rate_ = float((self.label_quality_ < 0.5).mean())
-        self.transition_matrix_ = T.double().cpu().numpy()
+        quality = (clean / noisy.clamp_min(1e-30)).clamp(0.0, 1.0).double().cpu().numpy()
+        return quality, float((quality < 0.5).mean())
+
+    @torch.no_grad()
+    def method_results(self):
+        """The warm-up's length and the transition matrix the loss used at the end (as
+        NumPy: a tensor left on a GPU would not unpickle on a machine without one; None
+        when training ended in the warm-up)."""
+        transition = None
+        if self.state_.transition is not None:
+            transition = self.corrected_transition().detach().double().cpu().numpy()
+        return {"warmup_end": self.state_.warmup_end, "transition_matrix": transition}
 
 
 @fill_doc
@@ -386,6 +386,6 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
             )
         return {"transition_matrix": T, "n_classes": n_classes}
 
-    def _copy_fitted_state(self, net):
-        self.warmup_epochs_ = int(net.warmup_end_)
-        self.transition_matrix_ = net.transition_matrix_
+    def _copy_fitted_state(self, result):
+        self.warmup_epochs_ = int(result.warmup_end)
+        self.transition_matrix_ = result.transition_matrix

@@ -50,29 +50,29 @@ class CoTeachingNet(NoisyLabelNet):
         super().on_train_begin(net, X, y, **kwargs)
         auto = self.forget_rate == "auto"
         # Until the first estimate (end of epoch 0), "auto" forgets nothing.
-        self.forget_rate_ = 0.0 if auto else float(self.forget_rate)
-        self.current_forget_rate_ = 0.0
-        self.uninformative_estimate_ = False
+        self.state_.forget_rate = 0.0 if auto else float(self.forget_rate)
+        self.state_.current_forget_rate = 0.0
+        self.state_.uninformative_estimate = False
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        self.current_forget_rate_ = forget_rate_schedule(
-            self.forget_rate_, epoch, self.num_gradual, self.exponent
+        self.state_.current_forget_rate = forget_rate_schedule(
+            self.state_.forget_rate, epoch, self.num_gradual, self.exponent
         )
-        self.history.record("forget_rate", self.current_forget_rate_)
+        self.history.record("forget_rate", self.state_.current_forget_rate)
 
     def compute_loss(self, X, y, index):
         logits1, logits2 = self.module_(X), self.module2_(X)
         self.record_logits(index, logits1, logits2)
         loss1, loss2 = self.criterion_(logits1, y), self.criterion_(logits2, y)
         rank1, rank2 = loss1.detach(), loss2.detach()
-        if self.sample_weight_ is not None:  # rows of weight 0 must not take kept slots
-            unused = self.sample_weight_[index] == 0
+        if self.data_.sample_weight is not None:  # rows of weight 0 must not take kept slots
+            unused = self.data_.sample_weight[index] == 0
             rank1 = rank1.masked_fill(unused, torch.inf)
             rank2 = rank2.masked_fill(unused, torch.inf)
-        keep1 = small_loss_mask(rank1, self.current_forget_rate_)
-        keep2 = small_loss_mask(rank2, self.current_forget_rate_)
+        keep1 = small_loss_mask(rank1, self.state_.current_forget_rate)
+        keep2 = small_loss_mask(rank2, self.state_.current_forget_rate)
         # Cross update: each network learns from the samples its peer found clean.
         loss = self.weighted_mean(loss1, index, keep2) + self.weighted_mean(loss2, index, keep1)
         return loss, (logits1, logits2)
@@ -83,13 +83,19 @@ class CoTeachingNet(NoisyLabelNet):
         if self.forget_rate == "auto" and epoch < max(self.num_gradual, 1):
             # The base class has just recorded this epoch's confident-learning estimate.
             estimate = self.history[-1, "noise_rate"]
-            self.forget_rate_ = min(estimate, _MAX_AUTO_FORGET_RATE)
+            self.state_.forget_rate = min(estimate, _MAX_AUTO_FORGET_RATE)
             # Near (K - 1) / K the labels would carry no information: more likely, the
             # networks had not fit the data yet. The estimator warns after fit
             # (a DegenerateModelWarning).
             k = self.n_classes_
-            self.uninformative_estimate_ = estimate >= 0.95 * (k - 1) / k
-        self.history.record("target_forget_rate", self.forget_rate_)
+            self.state_.uninformative_estimate = estimate >= 0.95 * (k - 1) / k
+        self.history.record("target_forget_rate", self.state_.forget_rate)
+
+    def method_results(self):
+        return {
+            "forget_rate": self.state_.forget_rate,
+            "uninformative_estimate": self.state_.uninformative_estimate,
+        }
 
     def proba_from_logits(self, logits1, logits2):
         proba = logits1.softmax(dim=1)
@@ -233,12 +239,12 @@ class CoTeachingClassifier(BaseNoisyClassifier):
             "inference": self.inference,
         }
 
-    def _copy_fitted_state(self, net):
-        self.forget_rate_ = float(net.forget_rate_)
+    def _copy_fitted_state(self, result):
+        self.forget_rate_ = float(result.forget_rate)
 
-    def _fit_warnings(self, net, n_trained_classes):
-        messages = super()._fit_warnings(net, n_trained_classes)
-        if net.uninformative_estimate_:
+    def _fit_warnings(self, result, n_trained_classes):
+        messages = super()._fit_warnings(result, n_trained_classes)
+        if result.uninformative_estimate:
             n_classes = len(self.classes_)
             messages.append(
                 f"the estimated noise rate {self.forget_rate_:.2f} is close to "

@@ -98,36 +98,31 @@ class DivideMixNet(NoisyLabelNet):
     # -- state -------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
-        self.n_classes_ = int(X.y.max()) + 1
         counts = torch.bincount(X.y, minlength=self.n_classes_).to(X.X.dtype)
-        self.label_prior_ = counts / counts.sum()
-        self.warmup_end_ = self.warmup_length(self.warmup_epochs, len(X.y))
-        self.clean_ = None  # (2, n): each network's clean posterior
-        self.lambda_u_ = None if _is_auto(self.lambda_u) else float(self.lambda_u)
-        self.current_lambda_u_ = 0.0
+        self.state_.label_prior = counts / counts.sum()
+        self.state_.warmup_end = self.warmup_length(self.warmup_epochs, len(X.y))
+        self.state_.clean = None  # (2, n): each network's clean posterior
+        self.state_.lambda_u = None if _is_auto(self.lambda_u) else float(self.lambda_u)
+        self.state_.current_lambda_u = 0.0
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        if epoch < self.warmup_end_:
+        if epoch < self.state_.warmup_end:
             return
-        self.clean_, proba = self.co_divide()
-        labelled = (self.clean_ > self.p_threshold).float().mean(dim=1)
-        if self.lambda_u_ is None:
+        self.state_.clean, proba = self.co_divide()
+        labelled = (self.state_.clean > self.p_threshold).float().mean(dim=1)
+        if self.state_.lambda_u is None:
             # "auto", at the first division: from the confident-learning estimate of the
             # noise rate. The division itself is no estimate: the loss mixture splits
             # off a high-loss component even from clean labels.
-            noise = estimate_noise_rate(self.train_labels_, proba.double().cpu().numpy())
-            self.noise_estimate_ = noise
-            self.lambda_u_ = next(value for bound, value in _AUTO_LAMBDA_U if noise <= bound)
-        ramp = min(1.0, (epoch - self.warmup_end_ + 1) / max(self.rampup_epochs, 1))
-        self.current_lambda_u_ = self.lambda_u_ * ramp
+            noise = estimate_noise_rate(self.data_.labels, proba.double().cpu().numpy())
+            self.history.record("noise_estimate", noise)
+            self.state_.lambda_u = next(value for bound, value in _AUTO_LAMBDA_U if noise <= bound)
+        ramp = min(1.0, (epoch - self.state_.warmup_end + 1) / max(self.rampup_epochs, 1))
+        self.state_.current_lambda_u = self.state_.lambda_u * ramp
         self.history.record("labelled_fraction", float(labelled.mean()))
-        self.history.record("lambda_u", self.current_lambda_u_)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X, y, **kwargs)
-        del self.clean_, self.label_prior_
+        self.history.record("lambda_u", self.state_.current_lambda_u)
 
     @torch.no_grad()
     def co_divide(self):
@@ -136,7 +131,7 @@ class DivideMixNet(NoisyLabelNet):
         posteriors, proba = [], 0.0
         for module in self.networks():
             logits = self.full_pass(module)[0]
-            losses = F.cross_entropy(logits, self.y_train_, reduction="none")
+            losses = F.cross_entropy(logits, self.data_.y, reduction="none")
             clean = loss_mixture_clean_posterior(losses.double().cpu().numpy())
             posteriors.append(torch.as_tensor(clean, dtype=torch.float32, device=losses.device))
             proba = proba + logits.softmax(dim=1) / 2
@@ -145,7 +140,7 @@ class DivideMixNet(NoisyLabelNet):
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
         X = self.augment(X, index, self.augment_noise, self.augment_mask)
-        if self.clean_ is None:  # warm-up: both networks on every given label
+        if self.state_.clean is None:  # warm-up: both networks on every given label
             logits = [module(X) for module in self.networks()]
             self.record_logits(index, *logits)
             loss = sum(self.criterion_(out, y) for out in logits)
@@ -162,7 +157,7 @@ class DivideMixNet(NoisyLabelNet):
         X_mixed = lam * X + (1 - lam) * X[perm]
         loss = 0.0
         for k, module in enumerate(self.networks()):
-            peer_clean = self.clean_[1 - k, index]
+            peer_clean = self.state_.clean[1 - k, index]
             labelled = (peer_clean > self.p_threshold).to(X.dtype)
             refined = sharpen(
                 peer_clean[:, None] * given + (1 - peer_clean[:, None]) * proba[k], self.T
@@ -176,14 +171,14 @@ class DivideMixNet(NoisyLabelNet):
             loss = (
                 loss
                 + self.weighted_mean(loss_x, index, labelled)
-                + self.current_lambda_u_ * self.weighted_mean(loss_u, index, 1 - labelled)
+                + self.state_.current_lambda_u * self.weighted_mean(loss_u, index, 1 - labelled)
             )
             if self.prior_penalty:
                 # KL(class frequencies of the given labels || the batch's mean
                 # prediction); the reference's uniform prior would pull the predictions
                 # of imbalanced data towards the rare classes.
                 mean_proba = log_proba.exp().mean(dim=0).clamp_min(1e-12)
-                prior = self.label_prior_
+                prior = self.state_.label_prior
                 loss = loss + (prior * (prior.clamp_min(1e-12).log() - mean_proba.log())).sum()
         return loss, tuple(guesses)
 
@@ -198,11 +193,18 @@ class DivideMixNet(NoisyLabelNet):
 
     # -- results -----------------------------------------------------------------------
     def estimate_label_quality(self):
-        """``label_quality_``: the two networks' mean clean posterior after training;
-        ``noise_rate_``: the fraction of rows at or below ``p_threshold``."""
-        clean = self.co_divide()[0].mean(dim=0)
-        self.label_quality_ = clean.double().cpu().numpy()
-        self.noise_rate_ = float((self.label_quality_ <= self.p_threshold).mean())
+        """Label quality: the two networks' mean clean posterior after training; the
+        noise rate: the fraction of rows at or below ``p_threshold``."""
+        quality = self.co_divide()[0].mean(dim=0).double().cpu().numpy()
+        return quality, float((quality <= self.p_threshold).mean())
+
+    def method_results(self):
+        return {
+            "warmup_end": self.state_.warmup_end,
+            "alpha": self.alpha,
+            "augment_noise": self.augment_noise,
+            "lambda_u": self.state_.lambda_u,
+        }
 
     def proba_from_logits(self, *logits):
         return (logits[0] + logits[1]).softmax(dim=1)  # both networks, logits summed
@@ -283,7 +285,9 @@ class DivideMixClassifier(BaseNoisyClassifier):
     ``label_quality_`` is the two networks' mean clean posterior of a last division after
     training, and ``noise_rate_`` the fraction of rows at or below ``p_threshold``.
     History columns per epoch after the warm-up: ``labelled_fraction`` (mean over the two
-    divisions) and ``lambda_u`` (after the ramp).
+    divisions) and ``lambda_u`` (after the ramp); with ``lambda_u="auto"``, the first
+    division's epoch also has ``noise_estimate``, the estimate ``lambda_u`` was chosen
+    from.
 
     Examples
     --------
@@ -380,9 +384,9 @@ class DivideMixClassifier(BaseNoisyClassifier):
             "augment_mask": float(self.augment_mask),
         }
 
-    def _copy_fitted_state(self, net):
-        self.warmup_epochs_ = int(net.warmup_end_)
-        self.alpha_ = net.alpha
-        self.augment_noise_ = net.augment_noise
+    def _copy_fitted_state(self, result):
+        self.warmup_epochs_ = int(result.warmup_end)
+        self.alpha_ = result.alpha
+        self.augment_noise_ = result.augment_noise
         # None when "auto" never chose it: training ended before the first division.
-        self.lambda_u_ = net.lambda_u_
+        self.lambda_u_ = result.lambda_u

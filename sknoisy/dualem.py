@@ -83,31 +83,26 @@ class DualEMNet(NoisyLabelNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         counts = torch.bincount(X.y, minlength=int(X.y.max()) + 1).to(torch.float32)
-        self.label_prior_ = counts / counts.sum()
-        self.gamma_ = None if self.noise_rate == "auto" else 1.0 - float(self.noise_rate)
-        self.cleanness_ = None  # w per row, smoothed across epochs
-        self.targets_ = None  # (n, K) main M-step targets; None during warm-up
-        self.beta_ = 0.0
-        self.warmup_end_ = self.warmup_length(self.warmup_epochs, len(X.y))
+        self.state_.label_prior = counts / counts.sum()
+        self.state_.gamma = None if self.noise_rate == "auto" else 1.0 - float(self.noise_rate)
+        self.state_.cleanness = None  # w per row, smoothed across epochs
+        self.state_.targets = None  # (n, K) main M-step targets; None during warm-up
+        self.state_.beta = 0.0
+        self.state_.warmup_end = self.warmup_length(self.warmup_epochs, len(X.y))
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        after_warmup = epoch - self.warmup_end_
-        self.beta_ = 0.0
+        after_warmup = epoch - self.state_.warmup_end
+        self.state_.beta = 0.0
         if after_warmup >= 0:
             ramp = min(1.0, (after_warmup + 1) / max(self.cr_ramp_epochs, 1))
-            self.beta_ = self.cr_beta * ramp if self.cr != "none" else 0.0
+            self.state_.beta = self.cr_beta * ramp if self.cr != "none" else 0.0
             self.e_steps()
-            self.history.record("cleanness", float(self.cleanness_.mean()))
-            self.history.record("objective", self.objective_)
-            self.history.record("selected_clean", float(self.selected_.mean()))
-        self.history.record("cr_beta", self.beta_)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X, y, **kwargs)
-        del self.targets_, self.selected_, self.cleanness_, self.label_prior_
-        del self.pseudo_labels_, self.pseudo_mask_
+            self.history.record("cleanness", float(self.state_.cleanness.mean()))
+            self.history.record("objective", self.state_.objective)
+            self.history.record("selected_clean", float(self.state_.selected.mean()))
+        self.history.record("cr_beta", self.state_.beta)
 
     # -- E-steps -----------------------------------------------------------------------
     @torch.no_grad()
@@ -116,14 +111,14 @@ class DualEMNet(NoisyLabelNet):
 
         With noise_rate="auto", the first call (the end of the warm-up) sets gamma to
         one minus :meth:`warmup_noise_rate`."""
-        y = self.y_train_
-        n_classes = self.label_prior_.numel()
+        y = self.data_.y
+        n_classes = self.state_.label_prior.numel()
         proba = self.full_pass(self.module_)[0].softmax(dim=1)
         aux = self.full_pass(self.module2_)[0].softmax(dim=1)
-        if self.gamma_ is None:
+        if self.state_.gamma is None:
             estimate = self.warmup_noise_rate(proba.double().cpu().numpy())
-            self.gamma_ = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
-        gamma = self.gamma_
+            self.state_.gamma = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
+        gamma = self.state_.gamma
         # Main E-step: Bayes' rule under the mixture of the clean manifold (the main
         # network) and the corruption process.
         p_given = proba.gather(1, y[:, None]).squeeze(1)
@@ -134,26 +129,27 @@ class DualEMNet(NoisyLabelNet):
         evidence = (clean + corrupted).clamp_min(torch.finfo(clean.dtype).tiny)
         w = clean / evidence
         m = self.cleanness_momentum
-        self.cleanness_ = w if self.cleanness_ is None else m * self.cleanness_ + (1 - m) * w
+        previous = self.state_.cleanness
+        self.state_.cleanness = w if previous is None else m * previous + (1 - m) * w
         log_likelihood = torch.log(evidence).mean()
         penalty = self.regulariser(proba.clamp_min(1e-12).log()).mean()
-        self.objective_ = float(log_likelihood - self.beta_ * penalty)
+        self.state_.objective = float(log_likelihood - self.state_.beta * penalty)
         # Assignment of each row to the clean or the corrupted component.
         if self.selection == "sample":
-            self.selected_ = torch.bernoulli(self.cleanness_)
+            self.state_.selected = torch.bernoulli(self.state_.cleanness)
         elif self.selection == "threshold":
-            self.selected_ = (self.cleanness_ >= 0.5).to(torch.float32)
+            self.state_.selected = (self.state_.cleanness >= 0.5).to(torch.float32)
         else:
             k = max(1, int(np.ceil(gamma * len(y))))
-            self.selected_ = torch.zeros_like(self.cleanness_)
-            self.selected_[torch.topk(self.cleanness_, k).indices] = 1.0
+            self.state_.selected = torch.zeros_like(self.state_.cleanness)
+            self.state_.selected[torch.topk(self.state_.cleanness, k).indices] = 1.0
         # Auxiliary E-step: refurbished soft labels, and hard pseudo-labels for its M-step.
         refurbished = sharpen(aux, self.temperature)
         given = F.one_hot(y, n_classes).to(refurbished.dtype)
-        self.targets_ = torch.where(self.selected_[:, None] > 0, given, refurbished)
-        confidence, self.pseudo_labels_ = aux.max(dim=1)
-        self.pseudo_mask_ = (confidence >= self.pl_threshold).to(torch.float32)
-        self.refurbished_ = refurbished
+        self.state_.targets = torch.where(self.state_.selected[:, None] > 0, given, refurbished)
+        confidence, self.state_.pseudo_labels = aux.max(dim=1)
+        self.state_.pseudo_mask = (confidence >= self.pl_threshold).to(torch.float32)
+        self.state_.refurbished = refurbished
 
     def warmup_noise_rate(self, proba):
         """The share of wrong labels, from the main network's probabilities at the end of
@@ -165,10 +161,10 @@ class DualEMNet(NoisyLabelNet):
         in-sample by the end of the warm-up, and the estimate falls towards 0; the wrong
         labels' losses are still higher than the others', which the mixture sees.
         """
-        given = np.take_along_axis(proba, self.train_labels_[:, None], axis=1)[:, 0]
+        given = np.take_along_axis(proba, self.data_.labels[:, None], axis=1)[:, 0]
         losses = -np.log(np.clip(given, 1e-12, 1.0))
         mixture = 1.0 - float(loss_mixture_clean_posterior(losses).mean())
-        return max(estimate_noise_rate(self.train_labels_, proba), mixture)
+        return max(estimate_noise_rate(self.data_.labels, proba), mixture)
 
     def corruption_density(self, aux, proba):
         """``eps(y~ | x)`` per row: the probability of the given label under corruption.
@@ -186,16 +182,16 @@ class DualEMNet(NoisyLabelNet):
         n_classes = aux.shape[1]
         if self.corruption == "uniform":
             return torch.full_like(aux[:, 0], 1.0 / n_classes)
-        if self.cleanness_ is None:
-            joint = confident_joint(self.train_labels_, proba.double().cpu().numpy())
+        if self.state_.cleanness is None:
+            joint = confident_joint(self.data_.labels, proba.double().cpu().numpy())
             transition = torch.as_tensor(joint.T, dtype=aux.dtype, device=aux.device)
         else:
-            given = F.one_hot(self.y_train_, n_classes).to(aux.dtype)
-            transition = ((1 - self.cleanness_)[:, None] * aux).T @ given
+            given = F.one_hot(self.data_.y, n_classes).to(aux.dtype)
+            transition = ((1 - self.state_.cleanness)[:, None] * aux).T @ given
         off_diagonal = 1 - torch.eye(n_classes, dtype=aux.dtype, device=aux.device)
         transition = transition * off_diagonal + 1e-6 * off_diagonal
         transition = transition / transition.sum(dim=1, keepdim=True)
-        return (aux @ transition).gather(1, self.y_train_[:, None]).squeeze(1)
+        return (aux @ transition).gather(1, self.data_.y[:, None]).squeeze(1)
 
     # -- M-steps -----------------------------------------------------------------------
     def regulariser(self, log_proba):
@@ -204,7 +200,7 @@ class DualEMNet(NoisyLabelNet):
         if self.cr == "cores":  # CORES2 (Cheng et al., 2021): E_{c ~ prior}[log p(c)]
             # Bounded below as in CORES2's log(p + 1e-8): unbounded, it outweighs the
             # likelihood and drives the logits to infinity.
-            return (self.label_prior_ * log_proba.clamp_min(_LOG_FLOOR)).sum(dim=1)
+            return (self.state_.label_prior * log_proba.clamp_min(_LOG_FLOOR)).sum(dim=1)
         if self.cr == "entropy":
             return -(log_proba.exp() * log_proba).sum(dim=1)
         return torch.zeros(len(log_proba), device=log_proba.device)
@@ -214,41 +210,46 @@ class DualEMNet(NoisyLabelNet):
         logits_main = self.module_(X_weak)
         self.record_logits(index, logits_main)
         log_main = logits_main.log_softmax(dim=1)
-        if self.targets_ is None:  # warm-up: both networks on every given label
+        if self.state_.targets is None:  # warm-up: both networks on every given label
             logits_aux = self.module2_(X_weak)
             loss_main = F.nll_loss(log_main, y, reduction="none")
             loss_aux = self.criterion_(logits_aux, y)
             loss = self.weighted_mean(loss_main + loss_aux, index)
             return loss, (logits_main,)
         # Main M-step: given labels of clean rows, refurbished labels of corrupted rows.
-        loss_main = -(self.targets_[index] * log_main).sum(dim=1)
-        loss_main = loss_main + self.beta_ * self.regulariser(log_main)
+        loss_main = -(self.state_.targets[index] * log_main).sum(dim=1)
+        loss_main = loss_main + self.state_.beta * self.regulariser(log_main)
         # Auxiliary M-step: clean rows' given labels weighted by their cleanness; its own
         # confident pseudo-labels on a strong view of the corrupted rows. No regulariser
         # here: on weak pseudo-labels (e.g. 80% noise) it makes the refurbishing network
         # collapse onto a few confident classes, and the main network follows.
-        clean = self.selected_[index]
+        clean = self.state_.selected[index]
         shape = (-1,) + (1,) * (X.dim() - 1)
         X_strong = self.augment(X, index, self.strong_noise, self.strong_mask)
         X_aux = torch.where(clean.view(shape) > 0, X_weak, X_strong)
         logits_aux = self.module2_(X_aux)
-        supervised = clean * self.cleanness_[index] * self.criterion_(logits_aux, y)
-        pseudo = self.criterion_(logits_aux, self.pseudo_labels_[index])
-        consistency = (1 - clean) * self.pseudo_mask_[index] * pseudo
+        supervised = clean * self.state_.cleanness[index] * self.criterion_(logits_aux, y)
+        pseudo = self.criterion_(logits_aux, self.state_.pseudo_labels[index])
+        consistency = (1 - clean) * self.state_.pseudo_mask[index] * pseudo
         loss_aux = supervised + self.lambda_u * consistency
         return self.weighted_mean(loss_main + loss_aux, index), (logits_main,)
 
     # -- results -----------------------------------------------------------------------
     def estimate_label_quality(self):
-        """``label_quality_``: a last main E-step after training (the final cleanness
-        posterior); ``noise_rate_``: ``1 - gamma``."""
+        """Label quality: a last main E-step after training (the final cleanness
+        posterior); the noise rate: ``1 - gamma``."""
         self.e_steps()
-        self.label_quality_ = self.cleanness_.double().cpu().numpy()
-        self.noise_rate_ = 1.0 - self.gamma_
-        # For the estimator's corrected_labels_; it deletes them from the net.
-        self.refurbished_labels_ = self.refurbished_.argmax(dim=1).cpu().numpy()
-        self.given_labels_ = self.train_labels_
-        del self.refurbished_
+        return self.state_.cleanness.double().cpu().numpy(), 1.0 - self.state_.gamma
+
+    def method_results(self):
+        """``gamma``, the warm-up's length and each row's refurbished label (the
+        auxiliary network's, as the last auxiliary E-step sharpened it)."""
+        return {
+            "gamma": self.state_.gamma,
+            "warmup_end": self.state_.warmup_end,
+            "refurbished_labels": self.state_.refurbished.argmax(dim=1).cpu().numpy(),
+            "given_labels": self.data_.labels,
+        }
 
     def proba_from_logits(self, logits_main, *others):
         return logits_main.softmax(dim=1)
@@ -477,9 +478,8 @@ class DualEMClassifier(BaseNoisyClassifier):
             "strong_mask": self.strong_mask,
         }
 
-    def _copy_fitted_state(self, net):
-        self.gamma_ = float(net.gamma_)
-        self.warmup_epochs_ = int(net.warmup_end_)
-        refurbished, given = net.refurbished_labels_, net.given_labels_
+    def _copy_fitted_state(self, result):
+        self.gamma_ = float(result.gamma)
+        self.warmup_epochs_ = int(result.warmup_end)
+        refurbished, given = result.refurbished_labels, result.given_labels
         self.corrected_labels_ = self.classes_[np.where(self.label_issues_, refurbished, given)]
-        del net.refurbished_labels_, net.given_labels_  # per-row data stays out of the net

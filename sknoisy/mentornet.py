@@ -76,25 +76,25 @@ class MentorNetNet(NoisyLabelNet):
     auto_warmup_ends_in_estimate = True
 
     def __init__(
-        self, *args, percentile, burn_in_epochs, loss_decay, trusted, n_classes, **kwargs
+        self, *args, percentile, burn_in_epochs, loss_decay, data_driven, n_classes, **kwargs
     ):
         super().__init__(*args, **kwargs)
         self.percentile = percentile
         self.burn_in_epochs = burn_in_epochs
         self.loss_decay = loss_decay
-        self.trusted = trusted
+        self.data_driven = data_driven
         self.n_classes = n_classes
 
     def initialize_module(self):
         super().initialize_module()
-        if self.trusted is not None:
+        if self.data_driven:
             # Registered the skorch way (a ``*_`` module set here): it moves with
             # ``device`` and follows train/eval mode.
             self.mentor_ = DataDrivenMentor(self.n_classes).to(self.device)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
-        if self.trusted is None:
+        if not self.data_driven:
             return super().initialize_optimizer(*args, **kwargs)
         mentor = {id(p) for p in self.mentor_.parameters()}
         student = [(n, p) for n, p in self.get_all_learnable_params() if id(p) not in mentor]
@@ -107,54 +107,51 @@ class MentorNetNet(NoisyLabelNet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
-        self.burn_in_end_ = self.warmup_length(self.burn_in_epochs, len(X.y))
-        self.percentile_ = None if _is_auto(self.percentile) else float(self.percentile)
-        self.threshold_ = None  # lambda: moving average of the batch loss percentile
-        self.weight_sum_ = torch.zeros(len(X.y), device=X.y.device)
-        self.n_weighted_epochs_ = 0
-        self.mentoring_ = False
-        self.trusted_ = (
-            None if self.trusted is None else torch.as_tensor(self.trusted, device=X.y.device)
-        )
+        self.state_.burn_in_end = self.warmup_length(self.burn_in_epochs, len(X.y))
+        self.state_.percentile = None if _is_auto(self.percentile) else float(self.percentile)
+        self.state_.threshold = None  # lambda: moving average of the batch loss percentile
+        self.state_.weight_sum = torch.zeros(len(X.y), device=X.y.device)
+        self.state_.n_weighted_epochs = 0
+        self.state_.mentoring = False
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self.mentoring_ = len(self.history) - 1 >= self.burn_in_end_
-        if self.mentoring_ and self.percentile_ is None:
+        self.state_.mentoring = len(self.history) - 1 >= self.state_.burn_in_end
+        if self.state_.mentoring and self.state_.percentile is None:
             # "auto", once, at the burn-in's end: keep the share of rows estimated clean.
             noise = float(self.history[-2, "noise_rate"])
             low, high = _AUTO_PERCENTILE_RANGE
-            self.percentile_ = min(high, max(low, 100.0 * (1.0 - noise)))
+            self.state_.percentile = min(high, max(low, 100.0 * (1.0 - noise)))
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
-        if self.mentoring_:
-            self.n_weighted_epochs_ += 1
-            self.history.record("threshold", float(self.threshold_))
-            self.history.record("percentile", self.percentile_)
+        if self.state_.mentoring:
+            self.state_.n_weighted_epochs += 1
+            self.history.record("threshold", float(self.state_.threshold))
+            self.history.record("percentile", self.state_.percentile)
 
     def compute_loss(self, X, y, index):
         logits = self.module_(X)
         self.record_logits(index, logits)
         losses = self.criterion_(logits, y)
-        if not self.mentoring_:
+        if not self.state_.mentoring:
             return self.weighted_mean(losses, index), (logits,)
         self.update_threshold(losses.detach())
-        if self.trusted_ is None:
-            weights = (losses.detach() <= self.threshold_).to(losses.dtype)
+        if not self.data_driven:
+            weights = (losses.detach() <= self.state_.threshold).to(losses.dtype)
         else:
             weights = self.data_driven_weights(losses.detach(), y, index)
-        self.weight_sum_.index_add_(0, index, weights)
+        self.state_.weight_sum.index_add_(0, index, weights)
         return self.weighted_mean(losses, index, weights), (logits,)
 
     def update_threshold(self, losses):
         """``lambda``: the moving average of the batches' ``percentile``-th percentile."""
-        quantile = torch.quantile(losses, self.percentile_ / 100.0)
-        if self.threshold_ is None:
-            self.threshold_ = quantile
+        quantile = torch.quantile(losses, self.state_.percentile / 100.0)
+        if self.state_.threshold is None:
+            self.state_.threshold = quantile
         else:
             d = self.loss_decay
-            self.threshold_ = d * self.threshold_ + (1 - d) * quantile
+            self.state_.threshold = d * self.state_.threshold + (1 - d) * quantile
 
     def data_driven_weights(self, losses, y, index):
         """MentorNet-DD: one training step of the mentor on this batch, then its weights
@@ -168,36 +165,31 @@ class MentorNetNet(NoisyLabelNet):
         in between let wrong labels in partly, and the student memorises them).
         """
         progress = (len(self.history) - 1) / self.max_epochs
-        trusted = self.trusted_[index]
+        trusted = self.data_.trusted[index]
         # The mentor is small and trains on its own loss, unscaled: always in float32.
         with torch.autocast(torch.device(self.device).type, enabled=False):
-            logit = self.mentor_(losses, self.threshold_, y, progress)
+            logit = self.mentor_(losses, self.state_.threshold, y, progress)
         if bool(trusted.any()) and not bool(trusted.all()):
             # Binary cross-entropy, each side averaged: -log sigmoid(z) = softplus(-z).
             mentor_loss = nn.functional.softplus(-logit[trusted]).mean()
             mentor_loss = mentor_loss + nn.functional.softplus(logit[~trusted]).mean()
             mentor_loss.backward()  # the inputs are detached: only the mentor's gradients
-        noise = min(max(1.0 - self.percentile_ / 100.0, _PRIOR_RANGE[0]), _PRIOR_RANGE[1])
+        noise = min(max(1.0 - self.state_.percentile / 100.0, _PRIOR_RANGE[0]), _PRIOR_RANGE[1])
         weights = ((1.0 - noise) * logit.detach().exp() >= 0.5).to(logit.dtype)
         return torch.where(trusted, torch.ones_like(weights), weights)
 
     def estimate_label_quality(self):
-        """``label_quality_``: the mentor's mean weight of each row over the epochs after
-        the burn-in; ``noise_rate_``: the fraction below 0.5. (The shared estimate when
+        """Label quality: the mentor's mean weight of each row over the epochs after the
+        burn-in; the noise rate: the fraction below 0.5. (The shared estimate when
         training ended within the burn-in.)"""
-        if self.n_weighted_epochs_ == 0:
-            super().estimate_label_quality()
-            return
-        quality = self.weight_sum_ / self.n_weighted_epochs_
-        self.label_quality_ = quality.clamp(0.0, 1.0).double().cpu().numpy()
-        self.noise_rate_ = float((self.label_quality_ < 0.5).mean())
+        if self.state_.n_weighted_epochs == 0:
+            return super().estimate_label_quality()
+        quality = self.state_.weight_sum / self.state_.n_weighted_epochs
+        quality = quality.clamp(0.0, 1.0).double().cpu().numpy()
+        return quality, float((quality < 0.5).mean())
 
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X, y, **kwargs)
-        del self.weight_sum_, self.trusted_
-        # A float: the fitted net keeps no tensor outside its modules (a tensor left on
-        # a GPU would not unpickle on a machine without one).
-        self.threshold_ = None if self.threshold_ is None else float(self.threshold_)
+    def method_results(self):
+        return {"burn_in_end": self.state_.burn_in_end, "percentile": self.state_.percentile}
 
 
 @fill_doc
@@ -338,18 +330,21 @@ class MentorNetClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _encoded_net_params(self, y_encoded, n_classes, trusted=None):
+        return {"data_driven": trusted is not None, "n_classes": n_classes}
+
+    def _training_rows(self, y_encoded, trusted=None):
         """The trusted mask, checked against the rows of ``y``."""
-        if trusted is not None:
-            mask = np.asarray(trusted)
-            if mask.dtype != bool or mask.shape != y_encoded.shape:
-                raise ValueError(
-                    f"trusted must be a boolean mask with one entry per row, shape "
-                    f"({len(y_encoded)},); got dtype {mask.dtype} and shape {mask.shape}"
-                )
-            if not mask.any():
-                raise ValueError("trusted marks no row; pass None for MentorNet-PD")
-            trusted = mask
-        return {"trusted": trusted, "n_classes": n_classes}
+        if trusted is None:
+            return {}
+        mask = np.asarray(trusted)
+        if mask.dtype != bool or mask.shape != y_encoded.shape:
+            raise ValueError(
+                f"trusted must be a boolean mask with one entry per row, shape "
+                f"({len(y_encoded)},); got dtype {mask.dtype} and shape {mask.shape}"
+            )
+        if not mask.any():
+            raise ValueError("trusted marks no row; pass None for MentorNet-PD")
+        return {"trusted": mask}
 
     def _net_params(self, max_epochs):
         if not _is_auto(self.percentile):
@@ -367,6 +362,6 @@ class MentorNetClassifier(BaseNoisyClassifier):
             "loss_decay": float(self.loss_decay),
         }
 
-    def _copy_fitted_state(self, net):
-        self.burn_in_epochs_ = int(net.burn_in_end_)
-        self.percentile_ = net.percentile_
+    def _copy_fitted_state(self, result):
+        self.burn_in_epochs_ = int(result.burn_in_end)
+        self.percentile_ = result.percentile

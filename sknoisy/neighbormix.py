@@ -120,51 +120,47 @@ class NeighborMixNet(NoisyLabelNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         n_classes = int(X.y.max()) + 1
-        self.soft_targets_ = F.one_hot(X.y, n_classes).to(torch.float32)
-        self.warmup_end_ = self.warmup_length(self.warmup_epochs, len(X.y))
-        self.neighbor_start_ = max(self.neighbor_start, self.warmup_end_)
-        self.clean_ = None  # clean posterior per row, from the loss mixture model
-        self.recent_losses_ = []  # the last loss_window epochs' normalised losses
-        self.neighbors_ = None
-        self.phase_ = "warmup"
+        self.state_.soft_targets = F.one_hot(X.y, n_classes).to(torch.float32)
+        self.state_.warmup_end = self.warmup_length(self.warmup_epochs, len(X.y))
+        self.state_.neighbor_start = max(self.neighbor_start, self.state_.warmup_end)
+        self.state_.clean = None  # clean posterior per row, from the loss mixture model
+        self.state_.recent_losses = []  # the last loss_window epochs' normalised losses
+        self.state_.neighbors = None
+        self.state_.phase = "warmup"
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        if epoch < self.warmup_end_:
-            self.phase_ = "warmup"
+        if epoch < self.state_.warmup_end:
+            self.state_.phase = "warmup"
         else:
-            self.phase_ = "neighbors" if epoch > self.neighbor_start_ else "mixup"
-            update_targets = epoch >= self.neighbor_start_ and (
-                (epoch - self.neighbor_start_) % self.target_update_every == 0
+            self.state_.phase = "neighbors" if epoch > self.state_.neighbor_start else "mixup"
+            update_targets = epoch >= self.state_.neighbor_start and (
+                (epoch - self.state_.neighbor_start) % self.target_update_every == 0
             )
             self.epoch_pass(update_targets)
-            self.history.record("clean_fraction", float((self.clean_ >= 0.5).float().mean()))
-        self.history.record("phase", self.phase_)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        super().on_train_end(net, X, y, **kwargs)
-        del self.soft_targets_, self.clean_, self.recent_losses_
-        del self.neighbors_
+            self.history.record("clean_fraction", float((self.state_.clean >= 0.5).float().mean()))
+        self.history.record("phase", self.state_.phase)
 
     # -- the per-epoch pass ------------------------------------------------------------
     @torch.no_grad()
     def epoch_pass(self, update_targets):
         """Clean posterior, soft-target update and representations, from one eval pass."""
         # Batch-scope neighbours come from each batch's own representation (neighbor_mix).
-        need_representation = self.phase_ == "neighbors" and self.neighbor_scope == "dataset"
+        need_representation = self.state_.phase == "neighbors" and self.neighbor_scope == "dataset"
         logits, *representation = self.full_pass(self.module_, need_representation)
         n = len(logits)
         self.record_logits(torch.arange(n, device=logits.device), logits)
-        labels = self.soft_targets_.argmax(dim=1) if self.loss_target == "corrected" else None
-        self.clean_ = self.clean_posterior(logits, labels)
+        state = self.state_
+        labels = state.soft_targets.argmax(dim=1) if self.loss_target == "corrected" else None
+        state.clean = self.clean_posterior(logits, labels)
         if update_targets:
             m = self.momentum
-            self.soft_targets_ = m * self.soft_targets_ + (1 - m) * logits.softmax(dim=1)
-        self.neighbors_ = None
+            state.soft_targets = m * state.soft_targets + (1 - m) * logits.softmax(dim=1)
+        self.state_.neighbors = None
         if need_representation:
             k = min(self.n_neighbors, n - 1)
-            self.neighbors_ = dataset_neighbors(representation[0], k, self.metric)
+            self.state_.neighbors = dataset_neighbors(representation[0], k, self.metric)
 
     def clean_posterior(self, logits, labels=None):
         """Each row's probability of being clean: the loss mixture model's posterior.
@@ -172,26 +168,26 @@ class NeighborMixNet(NoisyLabelNet):
         Losses are taken against ``labels`` (default: the given labels), min-max
         normalised and averaged over the last ``loss_window`` epochs.
         """
-        labels = self.y_train_ if labels is None else labels
+        labels = self.data_.y if labels is None else labels
         losses = F.cross_entropy(logits, labels, reduction="none")
         losses = (losses - losses.min()) / (losses.max() - losses.min()).clamp_min(1e-12)
-        self.recent_losses_ = (self.recent_losses_ + [losses])[-self.loss_window :]
-        mean_loss = torch.stack(self.recent_losses_).mean(dim=0)
+        self.state_.recent_losses = (self.state_.recent_losses + [losses])[-self.loss_window :]
+        mean_loss = torch.stack(self.state_.recent_losses).mean(dim=0)
         clean = loss_mixture_clean_posterior(mean_loss.double().cpu().numpy())
         return torch.as_tensor(clean, dtype=torch.float32, device=logits.device)
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
         X = self.augment(X, index, self.augment_noise)
-        if self.phase_ == "warmup":
+        if self.state_.phase == "warmup":
             logits = self.module_(X)
             self.record_logits(index, logits)
             return self.weighted_mean(self.criterion_(logits, y), index), (logits,)
-        if self.phase_ == "mixup":
+        if self.state_.phase == "mixup":
             targets = (
-                self.soft_targets_[index]
-                if len(self.history) - 1 >= self.neighbor_start_
-                else F.one_hot(y, self.soft_targets_.shape[1]).to(torch.float32)
+                self.state_.soft_targets[index]
+                if len(self.history) - 1 >= self.state_.neighbor_start
+                else F.one_hot(y, self.state_.soft_targets.shape[1]).to(torch.float32)
             )
             X_mixed, targets_mixed = mixup(X, targets, self.mixup_alpha)
         else:
@@ -203,9 +199,9 @@ class NeighborMixNet(NoisyLabelNet):
     def neighbor_mix(self, X, index):
         """Each row mixed with its nearest neighbours, weighted by clean posterior."""
         if self.neighbor_scope == "dataset":
-            group = torch.cat([index[:, None], self.neighbors_[index]], dim=1)
+            group = torch.cat([index[:, None], self.state_.neighbors[index]], dim=1)
             neighbors = self.augment(
-                self.X_train_[group[:, 1:]], group[:, 1:], self.augment_noise
+                self.data_.X[group[:, 1:]], group[:, 1:], self.augment_noise
             )
             members = torch.cat([X[:, None], neighbors], dim=1)  # (B, K + 1, ...)
         else:
@@ -218,24 +214,28 @@ class NeighborMixNet(NoisyLabelNet):
             local = nearest_neighbors(representation, k, self.metric)
             local = torch.cat([torch.arange(len(index), device=X.device)[:, None], local], 1)
             group, members = index[local], X[local]
-        weights = self.clean_[group]
+        weights = self.state_.clean[group]
         weights[:, 0] += _ANCHOR_EPS
         weights = weights / weights.sum(dim=1, keepdim=True)
         X_mixed = (weights.view(weights.shape + (1,) * (X.dim() - 1)) * members).sum(dim=1)
-        targets = (weights[:, :, None] * self.soft_targets_[group]).sum(dim=1)
+        targets = (weights[:, :, None] * self.state_.soft_targets[group]).sum(dim=1)
         return X_mixed, targets
 
     # -- results -----------------------------------------------------------------------
     def estimate_label_quality(self):
-        """``label_quality_``: the loss mixture model's clean posterior of the *given*
-        labels after training; ``noise_rate_``: the fraction with posterior below 0.5."""
+        """Label quality: the loss mixture model's clean posterior of the *given* labels
+        after training; the noise rate: the fraction with posterior below 0.5."""
         logits = self.full_pass(self.module_)[0]
-        self.recent_losses_ = []
-        clean = self.clean_posterior(logits)
-        self.label_quality_ = clean.double().cpu().numpy()
-        self.noise_rate_ = float((self.label_quality_ < 0.5).mean())
-        # For the estimator's corrected_labels_; it deletes them from the net.
-        self.soft_target_labels_ = self.soft_targets_.argmax(dim=1).cpu().numpy()
+        self.state_.recent_losses = []
+        quality = self.clean_posterior(logits).double().cpu().numpy()
+        return quality, float((quality < 0.5).mean())
+
+    def method_results(self):
+        """The warm-up's length and each row's soft target's class."""
+        return {
+            "warmup_end": self.state_.warmup_end,
+            "soft_target_labels": self.state_.soft_targets.argmax(dim=1).cpu().numpy(),
+        }
 
 
 @fill_doc
@@ -427,7 +427,6 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         finally:
             module.train()
 
-    def _copy_fitted_state(self, net):
-        self.warmup_epochs_ = int(net.warmup_end_)
-        self.corrected_labels_ = self.classes_[net.soft_target_labels_]
-        del net.soft_target_labels_  # per-row data stays out of the net
+    def _copy_fitted_state(self, result):
+        self.warmup_epochs_ = int(result.warmup_end)
+        self.corrected_labels_ = self.classes_[result.soft_target_labels]

@@ -125,9 +125,9 @@ def test_the_per_sample_state_is_part_of_the_checkpoint(data, tmp_path):
     with pytest.raises(_Killed):
         DualEMClassifier(callbacks=[TrainingCheckpoint(path), _KillAt(6)], **PARAMS).fit(X, y)
     state = torch.load(path, weights_only=True)
-    assert {"cleanness_", "targets_", "refurbished_"} <= set(state["attributes"])
-    for name in ["cleanness_", "targets_", "refurbished_", "selected_"]:
-        del state["attributes"][name]
+    assert {"cleanness", "targets", "refurbished"} <= set(state["state"])
+    for name in ["cleanness", "targets", "refurbished", "selected"]:
+        del state["state"][name]
     torch.save(state, path)
     clf = DualEMClassifier(callbacks=[TrainingCheckpoint(path)], **PARAMS).fit(X, y)
     assert _callback(clf, TrainingCheckpoint).resumed_from_ == 5

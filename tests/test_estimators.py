@@ -12,6 +12,7 @@ from skorch.callbacks import Callback
 from sknoisy import (
     CoTeachingClassifier,
     DualEMClassifier,
+    MentorNetClassifier,
     RobustLossClassifier,
     make_label_noise,
 )
@@ -312,6 +313,33 @@ def test_user_callbacks_run_and_are_not_mutated(small):
     clf = RobustLossClassifier(callbacks=[callback], **FAST).fit(X, y)
     assert clf.history_[:, "counted"] == [1, 2, 3]
     assert not hasattr(callback, "epochs")  # the parameter itself stays untouched
+
+
+def _arrays(value):
+    """The tensors and arrays in a value and in the containers and objects it holds."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _arrays(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays(item)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_the_fitted_net_keeps_no_training_state(Estimator, small):
+    X, y = small
+    fit_params = {"trusted": np.arange(len(y)) < 40} if Estimator is MentorNetClassifier else {}
+    net = Estimator(**FAST).fit(X, y, **fit_params).net_
+    assert not {"data_", "state_", "result_"} & set(vars(net))
+    # Nothing with one entry per training row, outside the networks' own weights.
+    modules = {name + "_" for name in net._modules}
+    for name, value in vars(net).items():
+        if name in modules or name == "history_":
+            continue
+        for array in _arrays(value):
+            assert len(array) != len(y), f"net_.{name} holds a per-row array"
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

@@ -8,6 +8,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from sknoisy import NeighborMixClassifier, RobustLossClassifier
+from sknoisy._training import FitState
 from sknoisy.neighbormix import NeighborMixNet, dataset_neighbors
 
 
@@ -59,15 +60,14 @@ def test_dataset_neighbours_in_blocks_match_a_brute_force_search(metric):
 
 
 def _mixing_state(clean):
-    """A stand-in for the net's state: 3 rows whose network represents them in a line,
-    row 0 nearest row 1."""
+    """A stand-in for the net: 3 rows whose network represents them in a line, row 0
+    nearest row 1."""
     network = SimpleNamespace(
         features=lambda X: torch.tensor([[0.0], [1.0], [5.0]]), classifier=lambda Z: Z
     )
     return SimpleNamespace(
         neighbor_scope="batch", n_neighbors=1, metric="euclidean", module_=network,
-        clean_=torch.tensor(clean),
-        soft_targets_=torch.eye(3),
+        state_=FitState(clean=torch.tensor(clean), soft_targets=torch.eye(3)),
     )  # fmt: skip
 
 

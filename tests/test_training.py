@@ -49,11 +49,12 @@ def test_a_last_training_batch_of_one_row_joins_the_previous_batch():
 
 def _augmenting_net(X):
     """The training state that NoisyLabelNet.augment reads, as on_train_begin sets it."""
-    from sknoisy._training import NoisyLabelNet
+    from sknoisy._training import NoisyLabelNet, TrainingRows
 
     net = object.__new__(NoisyLabelNet)
-    net.X_train_, net.feature_mean_ = X, X.mean(dim=0)
-    net.feature_quantiles_ = net.feature_scores_ = None
+    net.data_ = TrainingRows(
+        X=X, feature_mean=X.mean(dim=0), feature_quantiles=None, feature_scores=None
+    )
     return net
 
 
@@ -66,13 +67,14 @@ def test_augmenting_training_rows_by_index_matches_the_batchwise_computation(mon
     cached = _augmenting_net(X)
     torch.manual_seed(1)
     view_cached = cached.augment(X[index], index, noise=0.5)
-    assert cached.feature_scores_ is not None and cached.feature_scores_.dtype == torch.float16
+    assert cached.data_.feature_scores is not None
+    assert cached.data_.feature_scores.dtype == torch.float16
 
     monkeypatch.setattr(training, "_MAX_CACHED_SCORES_BYTES", 0)  # too large to keep
     batchwise = _augmenting_net(X)
     torch.manual_seed(1)
     view_batchwise = batchwise.augment(X[index], index, noise=0.5)
-    assert batchwise.feature_scores_ is None
+    assert batchwise.data_.feature_scores is None
     # The same draws; the cached scores are rounded to float16, which moves a value by
     # far less than the noise does.
     moved = (view_batchwise - X[index]).abs().mean()
@@ -84,4 +86,4 @@ def test_a_method_that_does_not_augment_keeps_no_quantiles():
     X = torch.randn(100, 4)
     net = _augmenting_net(X)
     assert torch.equal(net.augment(X[:10], torch.arange(10)), X[:10])
-    assert net.feature_quantiles_ is None and net.feature_scores_ is None
+    assert net.data_.feature_quantiles is None and net.data_.feature_scores is None
