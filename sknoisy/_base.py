@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import numbers
 import warnings
 
@@ -28,6 +27,7 @@ from ._training import (
     TensorBatchIterator,
     TensorDataset,
 )
+from ._validation import check_number, check_option, is_auto
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
 from .selection import auto_max_epochs, resolve_epochs
@@ -192,54 +192,10 @@ def resolve_device(device):
     return resolved
 
 
-def _check_number(value, name, *, low=None, high=None, integer=False, low_open=False,
-                  high_open=False):
-    """Raise a TypeError/ValueError naming ``name`` unless ``value`` is a finite number
-    in the given interval."""
-    kind = numbers.Integral if integer else numbers.Real
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise TypeError(f"{name} must be {'an int' if integer else 'a number'}, got {value!r}")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if not math.isfinite(value) or too_low or too_high:
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(
-            f"{name} must be in {'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
-            f", got {value!r}"
-        )
-
-
-def _is_auto(value):
-    """Whether a parameter is the string ``"auto"`` (and not, say, an array)."""
-    return isinstance(value, str) and value == "auto"
-
-
-def _check_auto_or_number(value, name, **bounds):
-    """Validate a parameter that is ``"auto"`` or a number within ``bounds`` (those of
-    :func:`_check_number`)."""
-    if _is_auto(value):
-        return
-    if not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be 'auto' or a float, got {value!r}")
-    _check_number(value, name, **bounds)
-
-
-def _check_auto_or_rate(value, name):
-    """Validate a parameter that is ``"auto"`` or a rate in [0, 1)."""
-    _check_auto_or_number(value, name, low=0, high=1, high_open=True)
-
-
-def _check_option(value, name, options):
-    """Raise a ValueError naming ``name`` unless ``value`` is one of the strings ``options``."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
-
-
 def _check_warmup(value, max_epochs, name="warmup_epochs"):
     """A warm-up length: ``"auto"`` as it is, else epochs (int) or a fraction of the run
     (float) as at least one epoch (the methods' per-epoch steps need a trained network)."""
-    if _is_auto(value):
+    if is_auto(value):
         return value
     return max(1, resolve_epochs(value, max_epochs, name))
 
@@ -492,7 +448,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
     def _run_length(self, n_samples):
         """Epochs of the run: ``max_epochs``, or for ``"auto"`` about
         ``AUTO_RUN_STEPS`` optimisation steps on ``n_samples`` rows."""
-        if _is_auto(self.max_epochs):
+        if is_auto(self.max_epochs):
             return auto_max_epochs(n_samples, self.batch_size)
         return self.max_epochs
 
@@ -517,13 +473,13 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_common_params(self):
         """Validate the shared parameters; returns ``hidden_layer_sizes`` as a tuple."""
-        if not _is_auto(self.max_epochs):
-            _check_number(self.max_epochs, "max_epochs", low=1, integer=True)
-        _check_number(self.batch_size, "batch_size", low=1, integer=True)
-        _check_number(self.lr, "lr", low=0, low_open=True)
-        _check_number(self.weight_decay, "weight_decay", low=0)
-        _check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
-        _check_option(self.precision, "precision", PRECISIONS)
+        if not is_auto(self.max_epochs):
+            check_number(self.max_epochs, "max_epochs", low=1, integer=True)
+        check_number(self.batch_size, "batch_size", low=1, integer=True)
+        check_number(self.lr, "lr", low=0, low_open=True)
+        check_number(self.weight_decay, "weight_decay", low=0)
+        check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
+        check_option(self.precision, "precision", PRECISIONS)
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
         sizes = self.hidden_layer_sizes

@@ -38,7 +38,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _check_number, check_sample_weight
+from ._base import check_sample_weight
+from ._validation import check_number
 from .correction import LossCorrectionClassifier
 from .dividemix import DivideMixClassifier
 from .filter import FilterClassifier
@@ -257,7 +258,7 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, attribute)
-        _check_number(
+        check_number(
             self.validation_fraction, "validation_fraction", low=0, high=1, low_open=True,
             high_open=True,
         )  # fmt: skip

@@ -16,7 +16,7 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-from ._base import _check_number
+from ._validation import check_number
 
 __all__ = ["TrainingCheckpoint"]
 
@@ -103,7 +103,7 @@ class TrainingCheckpoint(Callback):
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
             raise ValueError(f"the checkpoint's directory {directory!r} does not exist")
-        _check_number(self.every, "every", low=1, integer=True)
+        check_number(self.every, "every", low=1, integer=True)
         return self
 
     # -- skorch hooks -----------------------------------------------------------------

@@ -25,14 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._base import (
-    BaseNoisyClassifier,
-    _check_number,
-    _check_option,
-    _check_warmup,
-    fill_doc,
-)
+from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
 from ._training import NoisyLabelNet
+from ._validation import check_number, check_option, check_stochastic_matrix
 from .losses import get_loss
 from .quality import TRANSITION_METHODS, estimate_transition_matrix
 
@@ -40,10 +35,10 @@ __all__ = ["LossCorrectionClassifier"]
 
 CORRECTIONS = ("forward", "backward", "adaptation_layer")
 # Floor of transition entries before taking their logarithm (initialising the layer).
-_LOG_FLOOR = 1e-6
+_TRANSITION_FLOOR = 1e-6
 # Backward correction inverts T; beyond this condition number the inverse amplifies
 # the losses' noise more than it removes the labels' noise.
-_MAX_CONDITION = 1e4
+_MAX_BACKWARD_CONDITION = 1e4
 # Revisions of an estimated T come every this fraction of max_epochs (at least one
 # epoch): early, before the corrected network starts to fit the given labels.
 _REVISION_FRACTION = 0.1
@@ -58,7 +53,7 @@ class NoiseAdaptationLayer(nn.Module):
 
     @torch.no_grad()
     def initialise(self, transition):
-        self.weight.copy_(transition.clamp_min(_LOG_FLOOR).log())
+        self.weight.copy_(transition.clamp_min(_TRANSITION_FLOOR).log())
 
     def matrix(self):
         return self.weight.softmax(dim=1)
@@ -119,7 +114,7 @@ class LossCorrectionNet(NoisyLabelNet):
             # of the rows it confidently predicts as each class.
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
             T = estimate_transition_matrix(self.data_.labels, proba, method="confident_joint")
-            if self.correction != "backward" or np.linalg.cond(T) <= _MAX_CONDITION:
+            if self.correction != "backward" or np.linalg.cond(T) <= _MAX_BACKWARD_CONDITION:
                 self.set_transition(T)
         self.history.record("phase", "warmup" if self.state_.transition is None else "corrected")
 
@@ -136,7 +131,7 @@ class LossCorrectionNet(NoisyLabelNet):
         self.state_.transition = T.to(self.device)
         if self.correction == "backward":
             condition = float(np.linalg.cond(T.double().cpu().numpy()))
-            if condition > _MAX_CONDITION:
+            if condition > _MAX_BACKWARD_CONDITION:
                 raise ValueError(
                     f"correction='backward' cannot invert the estimated transition matrix "
                     f"(condition number {condition:.3g}); use correction='forward' or give "
@@ -333,13 +328,13 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self, max_epochs):
-        _check_option(self.correction, "correction", CORRECTIONS)
-        _check_number(self.anchor_percentile, "anchor_percentile", low=0, high=100)
-        _check_number(self.revisions, "revisions", low=0, integer=True)
-        _check_number(self.augment_noise, "augment_noise", low=0)
+        check_option(self.correction, "correction", CORRECTIONS)
+        check_number(self.anchor_percentile, "anchor_percentile", low=0, high=100)
+        check_number(self.revisions, "revisions", low=0, integer=True)
+        check_number(self.augment_noise, "augment_noise", low=0)
         estimator = self.transition_matrix
         if isinstance(estimator, str):
-            _check_option(estimator, "transition_matrix", TRANSITION_METHODS)
+            check_option(estimator, "transition_matrix", TRANSITION_METHODS)
         return {
             "correction": self.correction,
             "estimator": estimator if isinstance(estimator, str) else None,
@@ -366,20 +361,15 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
                 f"transition_matrix must have shape ({n_classes}, {n_classes}), one row and "
                 f"column per class in classes_; got shape {T.shape}"
             )
-        if not np.all(np.isfinite(T)) or np.any(T < 0):
-            raise ValueError("transition_matrix must have finite, non-negative entries")
-        if not np.allclose(T.sum(axis=1), 1.0, atol=1e-6):
-            raise ValueError(
-                "transition_matrix rows (true classes) must sum to 1, got sums "
-                f"{np.round(T.sum(axis=1), 6).tolist()}"
-            )
+        # Rows are true classes, columns given labels.
+        T = check_stochastic_matrix(T, "transition_matrix", atol=1e-6, rtol=1e-5)
         unreachable = np.flatnonzero(T[:, np.unique(y_encoded)].sum(axis=0) == 0)
         if unreachable.size:
             raise ValueError(
                 f"transition_matrix gives probability 0 to labels that occur in y (columns "
                 f"{unreachable.tolist()})"
             )
-        if self.correction == "backward" and np.linalg.cond(T) > _MAX_CONDITION:
+        if self.correction == "backward" and np.linalg.cond(T) > _MAX_BACKWARD_CONDITION:
             raise ValueError(
                 "correction='backward' needs an invertible transition_matrix; this one is "
                 "singular or nearly so. Use correction='forward'."

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import torch
 
-from ._base import BaseNoisyClassifier, _check_auto_or_rate, _check_number, fill_doc
+from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
+from ._validation import check_auto_or_rate, check_number
 from .losses import get_loss
 from .selection import (
     forget_rate_schedule,
@@ -222,8 +223,8 @@ class CoTeachingClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self, max_epochs):
-        _check_auto_or_rate(self.forget_rate, "forget_rate")
-        _check_number(self.exponent, "exponent", low=0, low_open=True)
+        check_auto_or_rate(self.forget_rate, "forget_rate")
+        check_number(self.exponent, "exponent", low=0, low_open=True)
         if self.inference not in ("ensemble", "first"):
             raise ValueError(
                 f"inference must be 'ensemble' or 'first', got {self.inference!r}"

@@ -25,15 +25,9 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import (
-    BaseNoisyClassifier,
-    _check_auto_or_number,
-    _check_number,
-    _check_warmup,
-    _is_auto,
-    fill_doc,
-)
+from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
 from ._training import NoisyLabelNet
+from ._validation import check_auto_or_number, check_number, is_auto
 from .losses import get_loss
 from .quality import estimate_noise_rate
 from .selection import (
@@ -68,8 +62,8 @@ def _auto_strength(value, name, full, max_epochs, *, low_open=False):
     fewer passes (at least ``AUTO_MIN_EPOCHS``, 10) and memorises less; with both at full
     strength the networks there fall short of fitting even the rows they keep.
     """
-    _check_auto_or_number(value, name, low=0, low_open=low_open)
-    if _is_auto(value):
+    check_auto_or_number(value, name, low=0, low_open=low_open)
+    if is_auto(value):
         return full * min(1.0, max_epochs / AUTO_MAX_EPOCHS)
     return float(value)
 
@@ -102,7 +96,7 @@ class DivideMixNet(NoisyLabelNet):
         self.state_.label_prior = counts / counts.sum()
         self.state_.warmup_end = self.warmup_length(self.warmup_epochs, len(X.y))
         self.state_.clean = None  # (2, n): each network's clean posterior
-        self.state_.lambda_u = None if _is_auto(self.lambda_u) else float(self.lambda_u)
+        self.state_.lambda_u = None if is_auto(self.lambda_u) else float(self.lambda_u)
         self.state_.current_lambda_u = 0.0
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -360,13 +354,13 @@ class DivideMixClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self, max_epochs):
-        _check_number(self.p_threshold, "p_threshold", low=0, high=1, low_open=True,
+        check_number(self.p_threshold, "p_threshold", low=0, high=1, low_open=True,
                       high_open=True)  # fmt: skip
-        _check_number(self.T, "T", low=0, low_open=True)
-        _check_auto_or_number(self.lambda_u, "lambda_u", low=0)
+        check_number(self.T, "T", low=0, low_open=True)
+        check_auto_or_number(self.lambda_u, "lambda_u", low=0)
         if not isinstance(self.prior_penalty, (bool, numbers.Integral)):
             raise TypeError(f"prior_penalty must be a bool, got {self.prior_penalty!r}")
-        _check_number(self.augment_mask, "augment_mask", low=0, high=1, high_open=True)
+        check_number(self.augment_mask, "augment_mask", low=0, high=1, high_open=True)
         return {
             "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
             "p_threshold": float(self.p_threshold),

@@ -31,15 +31,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import (
-    BaseNoisyClassifier,
-    _check_auto_or_rate,
-    _check_number,
-    _check_option,
-    _check_warmup,
-    fill_doc,
-)
+from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
 from ._training import NoisyLabelNet
+from ._validation import check_auto_or_rate, check_number, check_option
 from .losses import get_loss
 from .quality import confident_joint, estimate_noise_rate
 from .selection import loss_mixture_clean_posterior, resolve_epochs, sharpen
@@ -51,7 +45,8 @@ SELECTIONS = ("sample", "threshold", "topk")
 REGULARISERS = ("cores", "entropy", "none")
 # The clean fraction gamma is kept in this range: at 0 or 1 the posterior is constant.
 _GAMMA_RANGE = (0.05, 0.995)
-_LOG_FLOOR = math.log(1e-8)
+# Floor of the log-probabilities in the confidence regulariser.
+_LOG_PROBA_FLOOR = math.log(1e-8)
 
 
 class DualEMNet(NoisyLabelNet):
@@ -200,7 +195,7 @@ class DualEMNet(NoisyLabelNet):
         if self.cr == "cores":  # CORES2 (Cheng et al., 2021): E_{c ~ prior}[log p(c)]
             # Bounded below as in CORES2's log(p + 1e-8): unbounded, it outweighs the
             # likelihood and drives the logits to infinity.
-            return (self.state_.label_prior * log_proba.clamp_min(_LOG_FLOOR)).sum(dim=1)
+            return (self.state_.label_prior * log_proba.clamp_min(_LOG_PROBA_FLOOR)).sum(dim=1)
         if self.cr == "entropy":
             return -(log_proba.exp() * log_proba).sum(dim=1)
         return torch.zeros(len(log_proba), device=log_proba.device)
@@ -445,20 +440,20 @@ class DualEMClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self, max_epochs):
-        _check_auto_or_rate(self.noise_rate, "noise_rate")
-        _check_option(self.corruption, "corruption", CORRUPTIONS)
-        _check_option(self.selection, "selection", SELECTIONS)
-        _check_option(self.cr, "cr", REGULARISERS)
-        _check_number(self.cr_beta, "cr_beta", low=0)
-        _check_number(self.temperature, "temperature", low=0, low_open=True)
-        _check_number(self.pl_threshold, "pl_threshold", low=0, high=1)
-        _check_number(self.lambda_u, "lambda_u", low=0)
-        _check_number(
+        check_auto_or_rate(self.noise_rate, "noise_rate")
+        check_option(self.corruption, "corruption", CORRUPTIONS)
+        check_option(self.selection, "selection", SELECTIONS)
+        check_option(self.cr, "cr", REGULARISERS)
+        check_number(self.cr_beta, "cr_beta", low=0)
+        check_number(self.temperature, "temperature", low=0, low_open=True)
+        check_number(self.pl_threshold, "pl_threshold", low=0, high=1)
+        check_number(self.lambda_u, "lambda_u", low=0)
+        check_number(
             self.cleanness_momentum, "cleanness_momentum", low=0, high=1, high_open=True
         )
-        _check_number(self.weak_noise, "weak_noise", low=0)
-        _check_number(self.strong_noise, "strong_noise", low=0)
-        _check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
+        check_number(self.weak_noise, "weak_noise", low=0)
+        check_number(self.strong_noise, "strong_noise", low=0)
+        check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
         return {
             "noise_rate": self.noise_rate,
             "corruption": self.corruption,

@@ -19,7 +19,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _check_auto_or_rate, _check_number, _check_option, check_sample_weight
+from ._base import check_sample_weight
+from ._validation import check_auto_or_rate, check_number, check_option
 from .quality import (
     LABEL_QUALITY_METHODS,
     find_label_issues,
@@ -158,7 +159,7 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _folds(self, y):
         if not isinstance(self.cv, numbers.Integral):
             return self.cv  # a splitter or an iterable of (train, test) indices
-        _check_number(self.cv, "cv", low=2, integer=True)
+        check_number(self.cv, "cv", low=2, integer=True)
         smallest = np.bincount(y).min()
         if smallest >= 2:
             n_splits = min(self.cv, smallest)
@@ -190,9 +191,9 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
-        _check_option(self.handling, "handling", HANDLINGS)
-        _check_option(self.quality_method, "quality_method", LABEL_QUALITY_METHODS)
-        _check_auto_or_rate(self.noise_rate, "noise_rate")
+        check_option(self.handling, "handling", HANDLINGS)
+        check_option(self.quality_method, "quality_method", LABEL_QUALITY_METHODS)
+        check_auto_or_rate(self.noise_rate, "noise_rate")
         X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), ensure_all_finite=False)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)

@@ -21,11 +21,11 @@ Use :func:`get_loss` to build a loss from one of the names in :data:`LOSSES`.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ._validation import check_number
 
 __all__ = [
     "LOSSES",
@@ -45,29 +45,6 @@ _REDUCTIONS = ("mean", "sum", "none")
 #: Lower clamp applied to target probabilities inside the log of the reverse
 #: cross entropy (Wang et al., 2019).
 _RCE_TARGET_MIN = 1e-4
-
-
-def _check_real(name, value, *, low=None, high=None, low_open=False, high_open=False):
-    """Validate that ``value`` is a finite real number inside an interval."""
-    # Accept Python, NumPy and 0-d torch scalars; reject bools and strings, which
-    # float() would silently convert.
-    if isinstance(value, (bool, str, bytes)):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    try:
-        value = float(value)
-    except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"{name} must be a real number, got {value!r}.") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}.")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else repr(low)
-        hi = "inf" if high is None else repr(high)
-        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}.")
-    return value
 
 
 class _NoisyLabelLoss(nn.Module):
@@ -249,7 +226,7 @@ class GeneralizedCrossEntropyLoss(_NoisyLabelLoss):
 
     def __init__(self, q=0.7, reduction="mean"):
         super().__init__(reduction=reduction)
-        self.q = _check_real("q", q, low=0.0, high=1.0, low_open=True)
+        self.q = check_number(q, "q", to_float=True, low=0.0, high=1.0, low_open=True)
 
     def _per_sample(self, log_probs, target):
         # log(sum_k t_k p_k) = logsumexp_k(log p_k + log t_k); zero targets give -inf
@@ -310,8 +287,8 @@ class SymmetricCrossEntropyLoss(_NoisyLabelLoss):
 
     def __init__(self, alpha=0.1, beta=1.0, reduction="mean"):
         super().__init__(reduction=reduction)
-        self.alpha = _check_real("alpha", alpha, low=0.0)
-        self.beta = _check_real("beta", beta, low=0.0)
+        self.alpha = check_number(alpha, "alpha", to_float=True, low=0.0)
+        self.beta = check_number(beta, "beta", to_float=True, low=0.0)
         if self.alpha == 0.0 and self.beta == 0.0:
             raise ValueError("alpha and beta cannot both be 0.")
 
@@ -408,7 +385,7 @@ class BootstrappingLoss(_NoisyLabelLoss):
 
     def __init__(self, beta=0.95, mode="soft", reduction="mean"):
         super().__init__(reduction=reduction)
-        self.beta = _check_real("beta", beta, low=0.0, high=1.0)
+        self.beta = check_number(beta, "beta", to_float=True, low=0.0, high=1.0)
         if mode not in self._MODES:
             raise ValueError(f"mode must be one of {self._MODES}, got {mode!r}.")
         self.mode = mode

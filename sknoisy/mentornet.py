@@ -15,20 +15,13 @@ that a row's label is right; a row counts while that is at least one half.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 from torch import nn
 
-from ._base import (
-    BaseNoisyClassifier,
-    _check_number,
-    _check_warmup,
-    _is_auto,
-    fill_doc,
-)
+from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
 from ._training import NoisyLabelNet
+from ._validation import check_auto_or_number, check_number, is_auto
 from .losses import get_loss
 
 __all__ = ["MentorNetClassifier"]
@@ -108,7 +101,7 @@ class MentorNetNet(NoisyLabelNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         self.state_.burn_in_end = self.warmup_length(self.burn_in_epochs, len(X.y))
-        self.state_.percentile = None if _is_auto(self.percentile) else float(self.percentile)
+        self.state_.percentile = None if is_auto(self.percentile) else float(self.percentile)
         self.state_.threshold = None  # lambda: moving average of the batch loss percentile
         self.state_.weight_sum = torch.zeros(len(X.y), device=X.y.device)
         self.state_.n_weighted_epochs = 0
@@ -347,13 +340,8 @@ class MentorNetClassifier(BaseNoisyClassifier):
         return {"trusted": mask}
 
     def _net_params(self, max_epochs):
-        if not _is_auto(self.percentile):
-            if not isinstance(self.percentile, numbers.Real):
-                raise ValueError(
-                    f"percentile must be 'auto' or a number, got {self.percentile!r}"
-                )
-            _check_number(self.percentile, "percentile", low=0, high=100, low_open=True)
-        _check_number(self.loss_decay, "loss_decay", low=0, high=1, high_open=True)
+        check_auto_or_number(self.percentile, "percentile", low=0, high=100, low_open=True)
+        check_number(self.loss_decay, "loss_decay", low=0, high=1, high_open=True)
         return {
             "percentile": self.percentile,
             "burn_in_epochs": _check_warmup(

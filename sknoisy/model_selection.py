@@ -40,6 +40,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ._validation import check_stochastic_matrix
+
 __all__ = [
     "make_label_quality_scorer",
     "make_noise_corrected_scorer",
@@ -48,7 +50,7 @@ __all__ = [
 
 # Largest condition number of T that the correction inverts: beyond it the estimate is
 # dominated by the amplified sampling noise of the observed confusion counts.
-_MAX_CONDITION = 1e6
+_MAX_SCORER_CONDITION = 1e6
 _ROW_SUM_ATOL = 1e-4
 
 
@@ -366,15 +368,13 @@ def make_noise_corrected_scorer(transition_matrix, *, classes=None):
     >>> make_noise_corrected_scorer(T)(oracle, X, y_noisy)
     1.0
     """
-    T = np.asarray(transition_matrix, dtype=float)
-    if T.ndim != 2 or T.shape[0] != T.shape[1] or T.shape[0] < 2:
-        raise ValueError(f"transition_matrix must be a square matrix, got shape {T.shape}")
-    if not np.isfinite(T).all() or (T < 0).any():
-        raise ValueError("transition_matrix must hold finite, non-negative probabilities")
-    if not np.allclose(T.sum(axis=1), 1.0, atol=_ROW_SUM_ATOL):
-        raise ValueError("transition_matrix rows must sum to 1 (rows are true classes)")
+    # Rows are true classes, columns given labels.
+    T = check_stochastic_matrix(transition_matrix, "transition_matrix", atol=_ROW_SUM_ATOL,
+                                rtol=1e-5)  # fmt: skip
+    if T.shape[0] < 2:
+        raise ValueError(f"transition_matrix must be at least 2 x 2, got shape {T.shape}")
     condition = np.linalg.cond(T)
-    if not condition <= _MAX_CONDITION:
+    if not condition <= _MAX_SCORER_CONDITION:
         raise ValueError(
             f"transition_matrix is too ill-conditioned to invert (condition number "
             f"{condition:.3g}): the noise makes some classes indistinguishable, so clean "

@@ -33,14 +33,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._base import (
-    BaseNoisyClassifier,
-    _check_number,
-    _check_option,
-    _check_warmup,
-    fill_doc,
-)
+from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
 from ._training import NoisyLabelNet
+from ._validation import check_number, check_option
 from .losses import get_loss
 from .modules import forward_with_representation
 from .selection import loss_mixture_clean_posterior, mixup, resolve_epochs
@@ -393,15 +388,15 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         return get_loss("ce", reduction="none")
 
     def _net_params(self, max_epochs):
-        _check_option(self.metric, "metric", METRICS)
-        _check_option(self.neighbor_scope, "neighbor_scope", SCOPES)
-        _check_option(self.loss_target, "loss_target", LOSS_TARGETS)
-        _check_number(self.n_neighbors, "n_neighbors", low=1, integer=True)
-        _check_number(self.momentum, "momentum", low=0, high=1, high_open=True)
-        _check_number(self.target_update_every, "target_update_every", low=1, integer=True)
-        _check_number(self.mixup_alpha, "mixup_alpha", low=0, low_open=True)
-        _check_number(self.loss_window, "loss_window", low=1, integer=True)
-        _check_number(self.augment_noise, "augment_noise", low=0)
+        check_option(self.metric, "metric", METRICS)
+        check_option(self.neighbor_scope, "neighbor_scope", SCOPES)
+        check_option(self.loss_target, "loss_target", LOSS_TARGETS)
+        check_number(self.n_neighbors, "n_neighbors", low=1, integer=True)
+        check_number(self.momentum, "momentum", low=0, high=1, high_open=True)
+        check_number(self.target_update_every, "target_update_every", low=1, integer=True)
+        check_number(self.mixup_alpha, "mixup_alpha", low=0, low_open=True)
+        check_number(self.loss_window, "loss_window", low=1, integer=True)
+        check_number(self.augment_noise, "augment_noise", low=0)
         return {
             "n_neighbors": int(self.n_neighbors),
             "metric": self.metric,

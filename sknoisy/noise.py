@@ -26,6 +26,7 @@ import numpy as np
 from scipy.stats import truncnorm
 from sklearn.utils import check_array, check_random_state
 
+from ._validation import check_number, check_stochastic_matrix
 from .quality import _real_array
 
 __all__ = [
@@ -64,31 +65,18 @@ def _integers(rng, low, high, size):
 
 
 def _check_rate(rate):
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-        raise ValueError(f"rate must be in [0, 1), got {rate}")
-    return float(rate)
+    return check_number(rate, "rate", low=0, high=1, high_open=True, to_float=True)
+
+
+def _check_stochastic(matrix, axis, name):
+    """A square, non-negative matrix whose rows (axis=1) or columns (axis=0) sum to 1."""
+    return check_stochastic_matrix(_real_array(matrix, name), name, axis=axis, atol=_ATOL)
 
 
 def _check_n_classes(n_classes):
     if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
         raise ValueError(f"n_classes must be an integer >= 2, got {n_classes}")
     return int(n_classes)
-
-
-def _check_stochastic(matrix, axis, name):
-    """Validate a square, non-negative matrix whose rows (axis=1) or columns (axis=0) sum to 1."""
-    matrix = _real_array(matrix, name)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"{name} must be a square 2-D matrix, got shape {matrix.shape}")
-    if not np.all(np.isfinite(matrix)) or np.any(matrix < 0):
-        raise ValueError(f"{name} must have finite, non-negative entries")
-    sums = matrix.sum(axis=axis)
-    if not np.allclose(sums, 1.0, rtol=0, atol=_ATOL):
-        which = "rows" if axis == 1 else "columns"
-        raise ValueError(
-            f"{name} {which} must sum to 1 (atol {_ATOL:g}), got sums {np.round(sums, 6).tolist()}"
-        )
-    return matrix
 
 
 def _encode(labels, classes, what):

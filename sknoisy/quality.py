@@ -42,6 +42,8 @@ import numbers
 import numpy as np
 from scipy.special import entr
 
+from ._validation import check_number
+
 __all__ = [
     "LABEL_QUALITY_METHODS",
     "confident_joint",
@@ -138,16 +140,6 @@ def _check_label_quality(label_quality):
     if np.any((q < 0) | (q > 1)):
         raise ValueError("label_quality must lie in [0, 1]")
     return q
-
-
-def _check_unit_interval(value, name):
-    """Return ``value`` as a float in [0, 1], or raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number in [0, 1]; got {value!r}")
-    value = float(value)
-    if not (0.0 <= value <= 1.0):  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1]; got {value!r}")
-    return value
 
 
 # --------------------------------------------------------------------------- #
@@ -519,10 +511,10 @@ def find_label_issues(label_quality, noise_rate=None, *, threshold=None):
         raise ValueError("give exactly one of noise_rate and threshold")
     is_issue = np.zeros(q.shape[0], dtype=bool)
     if threshold is not None:
-        t = _check_unit_interval(threshold, "threshold")
+        t = check_number(threshold, "threshold", low=0, high=1, to_float=True)
         is_issue[q < t] = True
         return is_issue
-    rate = _check_unit_interval(noise_rate, "noise_rate")
+    rate = check_number(noise_rate, "noise_rate", low=0, high=1, to_float=True)
     n_issues = min(int(round(rate * q.shape[0])), q.shape[0])
     is_issue[np.argsort(q, kind="stable")[:n_issues]] = True
     return is_issue

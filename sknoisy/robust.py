@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._base import BaseNoisyClassifier, _check_number, _check_option, fill_doc
+from ._base import BaseNoisyClassifier, fill_doc
+from ._validation import check_number, check_option
 from .losses import LOSSES, get_loss
 
 __all__ = ["RobustLossClassifier"]
@@ -111,7 +112,7 @@ class RobustLossClassifier(BaseNoisyClassifier):
         self.callbacks = callbacks
 
     def _criterion(self):
-        _check_option(self.loss, "loss", LOSSES)
+        check_option(self.loss, "loss", LOSSES)
         params = {}
         if self.loss == "gce":
             params["q"] = self.q
@@ -119,6 +120,6 @@ class RobustLossClassifier(BaseNoisyClassifier):
             params["alpha"] = self.alpha
         if self.loss in _DEFAULT_BETA:
             beta = _DEFAULT_BETA[self.loss] if self.beta is None else self.beta
-            _check_number(beta, "beta", low=0)
+            check_number(beta, "beta", low=0)
             params["beta"] = beta
         return get_loss(self.loss, reduction="none", **params)

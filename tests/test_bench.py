@@ -88,7 +88,7 @@ def test_a_failing_cell_is_recorded_and_the_run_goes_on(tmp_path, capsys):
     rows = {row["method"]: row for row in read_csv(tmp_path / "bench.csv")}
     bad = rows["RobustLossClassifier:loss=no-such-loss"]  # one spelling per method
     assert bad["status"] == "error"
-    assert "ValueError" in bad["error"] and "no-such-loss" in bad["error"]
+    assert "InvalidParameterError" in bad["error"] and "no-such-loss" in bad["error"]
     assert rows["LogisticRegression"]["status"] == "ok"
     assert "1 cell(s) failed" in capsys.readouterr().out
     assert "## Failed cells" in (tmp_path / "bench.md").read_text()

@@ -506,7 +506,7 @@ def test_gce_bad_q(q):
 
 @pytest.mark.parametrize("q", ["0.5", None, True, [0.5]])
 def test_gce_q_not_a_number(q):
-    with pytest.raises(ValueError, match=r"q must be a real number"):
+    with pytest.raises(ValueError, match=r"q must be a number"):
         GeneralizedCrossEntropyLoss(q=q)
 
 
@@ -526,10 +526,10 @@ def test_gce_accepts_scalar_types(q):
     [
         ({"alpha": -0.1}, r"alpha must be in \[0\.0, inf\], got -0\.1"),
         ({"beta": -1.0}, r"beta must be in \[0\.0, inf\], got -1\.0"),
-        ({"alpha": float("nan")}, r"alpha must be finite"),
-        ({"beta": float("inf")}, r"beta must be finite"),
+        ({"alpha": float("nan")}, r"alpha must be in \[0\.0, inf\], got nan"),
+        ({"beta": float("inf")}, r"beta must be in \[0\.0, inf\], got inf"),
         ({"alpha": 0.0, "beta": 0.0}, r"alpha and beta cannot both be 0"),
-        ({"alpha": "x"}, r"alpha must be a real number"),
+        ({"alpha": "x"}, r"alpha must be a number"),
     ],
 )
 def test_sce_bad_params(kwargs, match):
@@ -547,7 +547,7 @@ def test_sce_one_weight_zero_is_allowed():
     [
         ({"beta": -0.01}, r"beta must be in \[0\.0, 1\.0\], got -0\.01"),
         ({"beta": 1.5}, r"beta must be in \[0\.0, 1\.0\], got 1\.5"),
-        ({"beta": float("nan")}, r"beta must be finite"),
+        ({"beta": float("nan")}, r"beta must be in \[0\.0, 1\.0\], got nan"),
         ({"mode": "medium"}, r"mode must be one of \('soft', 'hard'\), got 'medium'"),
         ({"mode": None}, r"mode must be one of .*got None"),
     ],

@@ -109,7 +109,7 @@ def test_a_bad_trusted_mask_is_named(trusted, message, blobs_40):
     "params, message",
     [
         ({"percentile": 0}, "percentile must be in"),
-        ({"percentile": "most"}, "percentile must be 'auto' or a number"),
+        ({"percentile": "most"}, "percentile must be 'auto' or a float"),
         ({"loss_decay": 1.0}, "loss_decay"),
         ({"burn_in_epochs": 1.5}, "burn_in_epochs"),
     ],

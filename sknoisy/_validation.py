@@ -1,0 +1,113 @@
+"""Validation shared by every estimator and function: numbers, options, ``"auto"``,
+stochastic matrices, and the estimators' declared parameter constraints.
+
+Every invalid parameter raises scikit-learn's ``InvalidParameterError``, a ``ValueError``
+and a ``TypeError`` at once, as scikit-learn's own estimators do: a caller catching
+either sees it. This module is the one place that imports scikit-learn's private
+parameter-validation helpers.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
+
+__all__ = [
+    "Interval", "InvalidParameterError", "StrOptions", "check_auto_or_number",
+    "check_auto_or_rate", "check_number", "check_option", "check_stochastic_matrix",
+    "is_auto", "validate_constraints",
+]  # fmt: skip
+
+
+def check_number(value, name, *, low=None, high=None, integer=False, low_open=False,
+                 high_open=False, to_float=False):
+    """``value`` if it is a finite number (an int with ``integer``) in the interval from
+    ``low`` to ``high`` (closed unless ``low_open``/``high_open``); otherwise an
+    ``InvalidParameterError`` naming ``name``. Booleans and strings are not numbers.
+
+    With ``to_float``, a 0-d array or tensor counts as the number it holds, and the
+    value is returned as a Python float (as the losses, torch modules, keep it)."""
+    if to_float and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    kind = numbers.Integral if integer else numbers.Real
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidParameterError(
+            f"{name} must be {'an int' if integer else 'a number'}, got {value!r}"
+        )
+    if to_float:
+        value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not math.isfinite(value) or too_low or too_high:
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise InvalidParameterError(
+            f"{name} must be in {'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+            f", got {value!r}"
+        )
+    return value
+
+
+def is_auto(value):
+    """Whether a parameter is the string ``"auto"`` (and not, say, an array)."""
+    return isinstance(value, str) and value == "auto"
+
+
+def check_auto_or_number(value, name, **bounds):
+    """Validate a parameter that is ``"auto"`` or a number within ``bounds`` (those of
+    :func:`check_number`)."""
+    if is_auto(value):
+        return
+    if not isinstance(value, numbers.Real):
+        raise InvalidParameterError(f"{name} must be 'auto' or a float, got {value!r}")
+    check_number(value, name, **bounds)
+
+
+def check_auto_or_rate(value, name):
+    """Validate a parameter that is ``"auto"`` or a rate in [0, 1)."""
+    check_auto_or_number(value, name, low=0, high=1, high_open=True)
+
+
+def check_option(value, name, options):
+    """Raise an ``InvalidParameterError`` naming ``name`` unless ``value`` is one of the
+    strings ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise InvalidParameterError(f"{name} must be one of {list(options)}, got {value!r}")
+
+
+def check_stochastic_matrix(matrix, name, *, axis=1, atol, rtol=0.0):
+    """``matrix`` as a float array if it is square, finite and non-negative with rows
+    (``axis=1``) or columns (``axis=0``) summing to 1 within ``atol`` (and ``rtol``, as
+    ``numpy.allclose``); otherwise a ``ValueError`` naming ``name``."""
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"{name} must be a square 2-D matrix, got shape {matrix.shape}")
+    if not np.all(np.isfinite(matrix)) or np.any(matrix < 0):
+        raise ValueError(f"{name} must have finite, non-negative entries")
+    sums = matrix.sum(axis=axis)
+    if not np.allclose(sums, 1.0, rtol=rtol, atol=atol):
+        which = "rows" if axis == 1 else "columns"
+        raise ValueError(
+            f"{name} {which} must sum to 1 (atol {atol:g}), got sums "
+            f"{np.round(sums, 6).tolist()}"
+        )
+    return matrix
+
+
+def validate_constraints(estimator, constraints):
+    """Check ``estimator``'s parameters against ``constraints`` (scikit-learn's
+    ``_parameter_constraints`` format: a list of allowed types, intervals and options
+    per parameter name); the error names the parameter and what it allows."""
+    params = estimator.get_params(deep=False)
+    validate_parameter_constraints(
+        constraints, {name: params[name] for name in constraints if name in params},
+        caller_name=type(estimator).__name__,
+    )  # fmt: skip
