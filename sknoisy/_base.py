@@ -22,6 +22,7 @@ from skorch.callbacks import BatchScoring, EpochScoring
 
 from ._training import (
     PRECISIONS,
+    MethodSettings,
     NoisyLabelNet,
     NonFiniteError,
     TensorBatchIterator,
@@ -30,7 +31,7 @@ from ._training import (
 from ._validation import check_number, check_option, is_auto
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
-from .selection import auto_max_epochs, resolve_epochs
+from .selection import auto_max_epochs
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -192,14 +193,6 @@ def resolve_device(device):
     return resolved
 
 
-def _check_warmup(value, max_epochs, name="warmup_epochs"):
-    """A warm-up length: ``"auto"`` as it is, else epochs (int) or a fraction of the run
-    (float) as at least one epoch (the methods' per-epoch steps need a trained network)."""
-    if is_auto(value):
-        return value
-    return max(1, resolve_epochs(value, max_epochs, name))
-
-
 def _draw_seeds(random_state, n):
     """``n`` int seeds from ``random_state``; None draws fresh entropy, never from NumPy's
     global generator (drawing from it would change the caller's random state)."""
@@ -304,27 +297,42 @@ def _is_private_copy(X, original):
 class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
     """Base class: a classifier trained as one or two PyTorch networks through skorch.
 
-    Subclasses set ``_net_class`` (the method's :class:`NoisyLabelNet` subclass) and
-    ``_n_networks``, and implement :meth:`_criterion` and :meth:`_net_params`.
+    Subclasses set ``_net_class`` (the method's :class:`NoisyLabelNet` subclass),
+    ``_n_networks`` and ``_parameters``, and implement :meth:`_criterion`.
     """
 
     _net_class = NoisyLabelNet
     _n_networks = 1
+    #: The method's own parameters, each declared once with what it allows (a spec of
+    #: ``sknoisy._validation``: ``Number``, ``Option``, ``Flag``, ``Epochs``, ``Given``).
+    #: ``fit`` resolves them for the run and gives them to the net in one ``settings``.
+    _parameters = {}
 
     # -- to be provided by each method ------------------------------------------------
     def _criterion(self):
         """Per-sample loss module (``reduction="none"``)."""
         raise NotImplementedError
 
-    def _net_params(self, max_epochs):
-        """Method-specific keyword arguments for ``_net_class``, for a run of
-        ``max_epochs`` epochs (``max_epochs`` resolved); validates them."""
-        return {}
+    def _settings(self, max_epochs):
+        """The method's parameters as its net reads them, for a run of ``max_epochs``
+        epochs: each of ``_parameters`` validated and resolved by its spec, then
+        :meth:`_resolve_settings`."""
+        settings = {
+            name: spec.resolve(getattr(self, name), name, max_epochs)
+            for name, spec in self._parameters.items()
+        }
+        return self._resolve_settings(settings, max_epochs)
 
-    def _encoded_net_params(self, y_encoded, n_classes, **fit_params):
-        """Method-specific keyword arguments that depend on the encoded labels (class
-        indices ``0 .. n_classes - 1``) or on the method's own per-row arguments of
-        ``fit`` (``fit_params``, given to :meth:`_fit`); validates them."""
+    def _resolve_settings(self, settings, max_epochs):
+        """What resolving a setting needs beyond its own spec (another setting, say);
+        returns the settings. They are as the specs resolved them here."""
+        return settings
+
+    def _encoded_net_params(self, y_encoded, n_classes, settings, **fit_params):
+        """Net keyword arguments beside ``settings`` that depend on the encoded labels
+        (class indices ``0 .. n_classes - 1``) or on the method's own per-row arguments
+        of ``fit`` (``fit_params``, given to :meth:`_fit`); validates them, and may
+        resolve settings that are checked against the labels (in place)."""
         return {}
 
     def _training_rows(self, y_encoded, **fit_params):
@@ -370,7 +378,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2
         )
         max_epochs = self._run_length(len(X))
-        net_params = self._net_params(max_epochs)
+        settings = self._settings(max_epochs)
         check_classification_targets(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -386,7 +394,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
             out = X if _is_private_copy(X, X_given) else np.empty(X.shape, dtype=np.float32)
             X = standardize_rows(X, feature_mean, feature_scale, out)
         del X_given
-        net_params.update(self._encoded_net_params(y_encoded, len(classes), **fit_params))
+        net_params = self._encoded_net_params(y_encoded, len(classes), settings, **fit_params)
         rows = self._training_rows(y_encoded, **fit_params)
         optimizer, optimizer_params = self._resolve_optimizer()
         callbacks = self._check_callbacks()
@@ -419,6 +427,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
                 verbose=self.verbose,
                 device=device,
                 precision=self.precision,
+                settings=MethodSettings(**settings),
                 **net_params,
             )
             net.fit(TensorDataset(X, y_encoded, weight, device=device, rows=rows))

@@ -30,8 +30,8 @@ from .selection import (
 )
 
 __all__ = [
-    "TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError", "FitState",
-    "TrainingRows", "FitResult",
+    "TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError",
+    "MethodSettings", "FitState", "TrainingRows", "FitResult",
 ]  # fmt: skip
 
 # Rows per forward pass when a method scores the whole training set.
@@ -143,6 +143,12 @@ class TensorBatchIterator:
             yield IndexedBatch(X, y, idx)
 
 
+class MethodSettings(types.SimpleNamespace):
+    """A method's parameters as its net reads them (``net.settings``): those its
+    estimator declares in ``_parameters``, resolved for the run ("auto" or a fraction of
+    the run turned into what the net uses, where the estimator can)."""
+
+
 class TrainingRows(types.SimpleNamespace):
     """The training rows of one fit, on the training device, and what is derived from
     them alone: ``X``, ``y`` (encoded labels), ``labels`` (the same on the host, NumPy),
@@ -214,11 +220,12 @@ class NoisyLabelNet(NeuralNet):
     #: :func:`~sknoisy.selection.lengthen_for_estimate`.
     auto_warmup_ends_in_estimate = False
 
-    def __init__(self, module, *args, module2=None, precision="fp32", **kwargs):
-        # Set before NeuralNet.__init__ so that skorch treats it as a parameter, not as
-        # a component created outside ``initialize_module``.
+    def __init__(self, module, *args, module2=None, precision="fp32", settings=None, **kwargs):
+        # Set before NeuralNet.__init__ so that skorch treats them as parameters, not as
+        # components created outside ``initialize_module``.
         self.module2 = module2
         self.precision = precision
+        self.settings = MethodSettings() if settings is None else settings
         super().__init__(module, *args, **kwargs)
 
     # -- components -------------------------------------------------------------------

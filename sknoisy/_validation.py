@@ -111,3 +111,74 @@ def validate_constraints(estimator, constraints):
         constraints, {name: params[name] for name in constraints if name in params},
         caller_name=type(estimator).__name__,
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ declared parameters
+# A method declares each of its own parameters once, as ``{name: spec}`` in its
+# estimator's ``_parameters``; ``fit`` resolves every one (checks it, turns "auto" or a
+# fraction of the run into what the net uses) and hands them to the net in one
+# ``settings`` object.
+
+
+class Number:
+    """A finite number in an interval (:func:`check_number`), or ``"auto"`` with
+    ``auto``; resolved as a float (an int with ``integer``), ``"auto"`` as it is."""
+
+    def __init__(self, low=None, high=None, *, integer=False, low_open=False,
+                 high_open=False, auto=False):  # fmt: skip
+        self.bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
+        self.integer = integer
+        self.auto = auto
+
+    def resolve(self, value, name, max_epochs):
+        if self.auto:
+            check_auto_or_number(value, name, integer=self.integer, **self.bounds)
+            if is_auto(value):
+                return value
+        check_number(value, name, integer=self.integer, **self.bounds)
+        return int(value) if self.integer else float(value)
+
+
+class Option:
+    """One of the strings ``options``."""
+
+    def __init__(self, *options):
+        self.options = options
+
+    def resolve(self, value, name, max_epochs):
+        check_option(value, name, self.options)
+        return value
+
+
+class Flag:
+    """A bool (or an int, as 0 and 1), resolved as a bool."""
+
+    def resolve(self, value, name, max_epochs):
+        if not isinstance(value, (bool, numbers.Integral)):
+            raise InvalidParameterError(f"{name} must be a bool, got {value!r}")
+        return bool(value)
+
+
+class Epochs:
+    """A number of epochs (int) or a fraction of the run (float in [0, 1]), resolved as
+    epochs (:func:`~sknoisy.selection.resolve_epochs`). With ``warmup``, also
+    ``"auto"``, kept for the net to resolve, and at least one epoch: a warm-up ends with
+    a step that needs a trained network."""
+
+    def __init__(self, *, warmup=False):
+        self.warmup = warmup
+
+    def resolve(self, value, name, max_epochs):
+        from .selection import resolve_epochs
+
+        if self.warmup and is_auto(value):
+            return value
+        epochs = resolve_epochs(value, max_epochs, name)
+        return max(1, epochs) if self.warmup else epochs
+
+
+class Given:
+    """Checked with the data (e.g. a matrix against the classes): passed on as it is."""
+
+    def resolve(self, value, name, max_epochs):
+        return value

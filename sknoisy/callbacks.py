@@ -10,6 +10,7 @@ import hashlib
 import json
 import numbers
 import os
+import types
 
 import numpy as np
 import torch
@@ -255,6 +256,8 @@ def _describe(value):
         return [_describe(item) for item in value]
     if isinstance(value, dict):
         return {str(k): _describe(v) for k, v in value.items()}
+    if isinstance(value, types.SimpleNamespace):  # a net's settings
+        return {str(k): _describe(v) for k, v in vars(value).items()}
     if isinstance(value, torch.nn.Module):  # architecture and initial weights
         return [_describe(type(value)), _digest(*value.state_dict().values())]
     cls = value if isinstance(value, type) else type(value)

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
+from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
-from ._validation import check_number, check_option, check_stochastic_matrix
+from ._validation import Epochs, Given, Number, Option, check_option, check_stochastic_matrix
 from .losses import get_loss
 from .quality import TRANSITION_METHODS, estimate_transition_matrix
 
@@ -65,23 +65,13 @@ class LossCorrectionNet(NoisyLabelNet):
     # T is estimated from the network's predictions at the warm-up's end.
     auto_warmup_max_fraction = 0.5
 
-    def __init__(
-        self, *args, correction, transition_matrix, estimator, anchor_percentile,
-        revisions, warmup_epochs, augment_noise, n_classes, **kwargs,
-    ):  # fmt: skip
+    def __init__(self, *args, n_classes, **kwargs):
         super().__init__(*args, **kwargs)
-        self.augment_noise = augment_noise
-        self.revisions = revisions
-        self.correction = correction
-        self.transition_matrix = transition_matrix
-        self.estimator = estimator
-        self.anchor_percentile = anchor_percentile
-        self.warmup_epochs = warmup_epochs
-        self.n_classes = n_classes
+        self.n_classes = n_classes  # the adaptation layer's size
 
     def initialize_module(self):
         super().initialize_module()
-        if self.correction == "adaptation_layer":
+        if self.settings.correction == "adaptation_layer":
             # Registered the skorch way (a ``*_`` module set here): it moves with
             # ``device``, and its weight joins the optimizer.
             self.noise_layer_ = NoiseAdaptationLayer(self.n_classes).to(self.device)
@@ -90,13 +80,14 @@ class LossCorrectionNet(NoisyLabelNet):
     # -- state -------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
-        given = self.transition_matrix is not None
+        given = self.transition_estimator is None
         # A given matrix needs no warm-up: correction starts at the first epoch.
-        self.state_.warmup_end = 0 if given else self.warmup_length(self.warmup_epochs, len(X.y))
+        warmup = self.settings.warmup_epochs
+        self.state_.warmup_end = 0 if given else self.warmup_length(warmup, len(X.y))
         self.state_.transition = None
         self.state_.inverse = None  # T's inverse, for the backward correction
         if given:
-            self.set_transition(self.transition_matrix)
+            self.set_transition(self.settings.transition_matrix)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -105,31 +96,39 @@ class LossCorrectionNet(NoisyLabelNet):
             # The warm-up network models the given labels: P(given | x).
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
             T = estimate_transition_matrix(
-                self.data_.labels, proba, method=self.estimator,
-                percentile=self.anchor_percentile,
+                self.data_.labels, proba, method=self.transition_estimator,
+                percentile=self.settings.anchor_percentile,
             )  # fmt: skip
             self.set_transition(T)
-        elif self.estimator is not None and self.is_revision_epoch(epoch):
+        elif self.transition_estimator is not None and self.is_revision_epoch(epoch):
             # The corrected network models the true classes: count the given labels
             # of the rows it confidently predicts as each class.
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
             T = estimate_transition_matrix(self.data_.labels, proba, method="confident_joint")
-            if self.correction != "backward" or np.linalg.cond(T) <= _MAX_BACKWARD_CONDITION:
+            invertible = np.linalg.cond(T) <= _MAX_BACKWARD_CONDITION
+            if self.settings.correction != "backward" or invertible:
                 self.set_transition(T)
         self.history.record("phase", "warmup" if self.state_.transition is None else "corrected")
+
+    @property
+    def transition_estimator(self):
+        """How ``T`` is estimated (``"anchor"`` or ``"confident_joint"``); None when
+        ``transition_matrix`` was given."""
+        T = self.settings.transition_matrix
+        return T if isinstance(T, str) else None
 
     def is_revision_epoch(self, epoch):
         """Whether ``T`` is re-estimated at the start of ``epoch``: ``revisions`` times,
         every ``_REVISION_FRACTION`` of the run after the warm-up."""
         every = max(1, round(_REVISION_FRACTION * self.max_epochs))
         since = epoch - self.state_.warmup_end
-        return since > 0 and since % every == 0 and since // every <= self.revisions
+        return since > 0 and since % every == 0 and since // every <= self.settings.revisions
 
     def set_transition(self, T):
         """Use ``T`` from now on: as it is, inverted (backward) or as the layer's start."""
         T = torch.as_tensor(T, dtype=torch.float32)
         self.state_.transition = T.to(self.device)
-        if self.correction == "backward":
+        if self.settings.correction == "backward":
             condition = float(np.linalg.cond(T.double().cpu().numpy()))
             if condition > _MAX_BACKWARD_CONDITION:
                 raise ValueError(
@@ -138,23 +137,23 @@ class LossCorrectionNet(NoisyLabelNet):
                     "transition_matrix"
                 )
             self.state_.inverse = torch.linalg.inv(self.state_.transition.double()).float()
-        if self.correction == "adaptation_layer":
+        if self.settings.correction == "adaptation_layer":
             self.noise_layer_.initialise(self.state_.transition)
 
     def corrected_transition(self):
         """The matrix the loss uses: learned for the adaptation layer, else ``T``."""
-        if self.correction == "adaptation_layer":
+        if self.settings.correction == "adaptation_layer":
             return self.noise_layer_.matrix()
         return self.state_.transition
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
-        logits = self.module_(self.augment(X, index, self.augment_noise))
+        logits = self.module_(self.augment(X, index, self.settings.augment_noise))
         self.record_logits(index, logits)
         if self.state_.transition is None:  # warm-up
             return self.weighted_mean(self.criterion_(logits, y), index), (logits,)
         log_proba = logits.log_softmax(dim=1)
-        if self.correction == "backward":
+        if self.settings.correction == "backward":
             # l(y) = sum_j T^{-1}[y, j] * (-log p_j(x))
             losses = -(self.state_.inverse[y] * log_proba).sum(dim=1)
         else:
@@ -276,6 +275,14 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
     """
 
     _net_class = LossCorrectionNet
+    _parameters = {
+        "correction": Option(*CORRECTIONS),
+        "transition_matrix": Given(),
+        "anchor_percentile": Number(0, 100),
+        "revisions": Number(0, integer=True),
+        "warmup_epochs": Epochs(warmup=True),
+        "augment_noise": Number(0),
+    }
 
     def __init__(
         self,
@@ -327,28 +334,13 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _net_params(self, max_epochs):
-        check_option(self.correction, "correction", CORRECTIONS)
-        check_number(self.anchor_percentile, "anchor_percentile", low=0, high=100)
-        check_number(self.revisions, "revisions", low=0, integer=True)
-        check_number(self.augment_noise, "augment_noise", low=0)
-        estimator = self.transition_matrix
-        if isinstance(estimator, str):
-            check_option(estimator, "transition_matrix", TRANSITION_METHODS)
-        return {
-            "correction": self.correction,
-            "estimator": estimator if isinstance(estimator, str) else None,
-            "anchor_percentile": float(self.anchor_percentile),
-            "revisions": int(self.revisions),
-            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
-            "augment_noise": float(self.augment_noise),
-        }
-
-    def _encoded_net_params(self, y_encoded, n_classes):
-        """The given matrix, checked against the classes in ``y``."""
+    def _encoded_net_params(self, y_encoded, n_classes, settings):
+        """``transition_matrix``: an estimation method, or the given matrix, checked
+        against the classes in ``y``."""
         T = self.transition_matrix
         if isinstance(T, str):
-            return {"transition_matrix": None, "n_classes": n_classes}
+            check_option(T, "transition_matrix", TRANSITION_METHODS)
+            return {"n_classes": n_classes}
         try:
             T = np.asarray(T, dtype=np.float64)
         except (TypeError, ValueError) as error:
@@ -374,7 +366,8 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
                 "correction='backward' needs an invertible transition_matrix; this one is "
                 "singular or nearly so. Use correction='forward'."
             )
-        return {"transition_matrix": T, "n_classes": n_classes}
+        settings["transition_matrix"] = T
+        return {"n_classes": n_classes}
 
     def _copy_fitted_state(self, result):
         self.warmup_epochs_ = int(result.warmup_end)

@@ -20,12 +20,11 @@ import torch
 
 from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
-from ._validation import check_auto_or_rate, check_number
+from ._validation import Epochs, Number, Option
 from .losses import get_loss
 from .selection import (
     forget_rate_schedule,
     lengthen_for_estimate,
-    resolve_epochs,
     small_loss_mask,
 )
 
@@ -38,20 +37,11 @@ _MAX_AUTO_FORGET_RATE = 0.9
 class CoTeachingNet(NoisyLabelNet):
     """Two networks, each updated on the small-loss samples its peer selects."""
 
-    def __init__(
-        self, *args, forget_rate, num_gradual, exponent, inference, **kwargs
-    ):
-        super().__init__(*args, **kwargs)
-        self.forget_rate = forget_rate
-        self.num_gradual = num_gradual
-        self.exponent = exponent
-        self.inference = inference
-
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
-        auto = self.forget_rate == "auto"
+        auto = self.settings.forget_rate == "auto"
         # Until the first estimate (end of epoch 0), "auto" forgets nothing.
-        self.state_.forget_rate = 0.0 if auto else float(self.forget_rate)
+        self.state_.forget_rate = 0.0 if auto else float(self.settings.forget_rate)
         self.state_.current_forget_rate = 0.0
         self.state_.uninformative_estimate = False
 
@@ -59,7 +49,7 @@ class CoTeachingNet(NoisyLabelNet):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
         self.state_.current_forget_rate = forget_rate_schedule(
-            self.state_.forget_rate, epoch, self.num_gradual, self.exponent
+            self.state_.forget_rate, epoch, self.settings.num_gradual, self.settings.exponent
         )
         self.history.record("forget_rate", self.state_.current_forget_rate)
 
@@ -81,7 +71,7 @@ class CoTeachingNet(NoisyLabelNet):
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
-        if self.forget_rate == "auto" and epoch < max(self.num_gradual, 1):
+        if self.settings.forget_rate == "auto" and epoch < max(self.settings.num_gradual, 1):
             # The base class has just recorded this epoch's confident-learning estimate.
             estimate = self.history[-1, "noise_rate"]
             self.state_.forget_rate = min(estimate, _MAX_AUTO_FORGET_RATE)
@@ -100,7 +90,7 @@ class CoTeachingNet(NoisyLabelNet):
 
     def proba_from_logits(self, logits1, logits2):
         proba = logits1.softmax(dim=1)
-        if self.inference == "ensemble":
+        if self.settings.inference == "ensemble":
             proba = (proba + logits2.softmax(dim=1)) / 2
         return proba
 
@@ -174,6 +164,12 @@ class CoTeachingClassifier(BaseNoisyClassifier):
     """
 
     _net_class = CoTeachingNet
+    _parameters = {
+        "forget_rate": Number(0, 1, high_open=True, auto=True),
+        "num_gradual": Epochs(),
+        "exponent": Number(0, low_open=True),
+        "inference": Option("ensemble", "first"),
+    }
     _n_networks = 2
 
     def __init__(
@@ -222,23 +218,12 @@ class CoTeachingClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _net_params(self, max_epochs):
-        check_auto_or_rate(self.forget_rate, "forget_rate")
-        check_number(self.exponent, "exponent", low=0, low_open=True)
-        if self.inference not in ("ensemble", "first"):
-            raise ValueError(
-                f"inference must be 'ensemble' or 'first', got {self.inference!r}"
-            )
-        self.num_gradual_ = resolve_epochs(self.num_gradual, max_epochs, "num_gradual")
-        if self.forget_rate == "auto":
+    def _resolve_settings(self, settings, max_epochs):
+        if settings["forget_rate"] == "auto":
             # The estimate is taken during the ramp; an untrained network overestimates.
-            self.num_gradual_ = lengthen_for_estimate(self.num_gradual_, max_epochs)
-        return {
-            "forget_rate": self.forget_rate,
-            "num_gradual": self.num_gradual_,
-            "exponent": self.exponent,
-            "inference": self.inference,
-        }
+            settings["num_gradual"] = lengthen_for_estimate(settings["num_gradual"], max_epochs)
+        self.num_gradual_ = settings["num_gradual"]
+        return settings
 
     def _copy_fitted_state(self, result):
         self.forget_rate_ = float(result.forget_rate)

@@ -20,20 +20,17 @@ augmentation, so each batch is perturbed with Gaussian noise and feature masking
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
+from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
-from ._validation import check_auto_or_number, check_number, is_auto
+from ._validation import Epochs, Flag, Number, is_auto
 from .losses import get_loss
 from .quality import estimate_noise_rate
 from .selection import (
     AUTO_MAX_EPOCHS,
     loss_mixture_clean_posterior,
-    resolve_epochs,
     sharpen,
 )
 
@@ -52,9 +49,10 @@ _FULL_ALPHA = 4.0
 _FULL_AUGMENT_NOISE = 0.5
 
 
-def _auto_strength(value, name, full, max_epochs, *, low_open=False):
-    """``alpha`` or ``augment_noise``: a number as it is; ``"auto"`` as ``full`` times
-    the run's share of ``AUTO_MAX_EPOCHS`` passes, at most ``full``.
+class RunStrength(Number):
+    """``alpha`` or ``augment_noise``: a number at least 0 (above 0 with ``low_open``)
+    as it is; ``"auto"`` as ``full`` times the run's share of ``AUTO_MAX_EPOCHS``
+    passes, at most ``full``.
 
     Mixup and the augmentation keep the networks from memorising wrong labels, and
     memorising a label takes passes over its row. ``max_epochs="auto"`` gives small data
@@ -62,10 +60,16 @@ def _auto_strength(value, name, full, max_epochs, *, low_open=False):
     fewer passes (at least ``AUTO_MIN_EPOCHS``, 10) and memorises less; with both at full
     strength the networks there fall short of fitting even the rows they keep.
     """
-    check_auto_or_number(value, name, low=0, low_open=low_open)
-    if is_auto(value):
-        return full * min(1.0, max_epochs / AUTO_MAX_EPOCHS)
-    return float(value)
+
+    def __init__(self, full, *, low_open=False):
+        super().__init__(0, low_open=low_open, auto=True)
+        self.full = full
+
+    def resolve(self, value, name, max_epochs):
+        value = super().resolve(value, name, max_epochs)
+        if is_auto(value):
+            return self.full * min(1.0, max_epochs / AUTO_MAX_EPOCHS)
+        return value
 
 
 class DivideMixNet(NoisyLabelNet):
@@ -74,29 +78,15 @@ class DivideMixNet(NoisyLabelNet):
     # The division keeps the rows the networks already fit and sets the rest aside.
     auto_warmup_max_fraction = 0.5
 
-    def __init__(
-        self, *args, warmup_epochs, p_threshold, T, alpha, lambda_u, rampup_epochs,
-        prior_penalty, augment_noise, augment_mask, **kwargs,
-    ):  # fmt: skip
-        super().__init__(*args, **kwargs)
-        self.warmup_epochs = warmup_epochs
-        self.p_threshold = p_threshold
-        self.T = T
-        self.alpha = alpha
-        self.lambda_u = lambda_u
-        self.rampup_epochs = rampup_epochs
-        self.prior_penalty = prior_penalty
-        self.augment_noise = augment_noise
-        self.augment_mask = augment_mask
-
     # -- state -------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         counts = torch.bincount(X.y, minlength=self.n_classes_).to(X.X.dtype)
         self.state_.label_prior = counts / counts.sum()
-        self.state_.warmup_end = self.warmup_length(self.warmup_epochs, len(X.y))
+        self.state_.warmup_end = self.warmup_length(self.settings.warmup_epochs, len(X.y))
         self.state_.clean = None  # (2, n): each network's clean posterior
-        self.state_.lambda_u = None if is_auto(self.lambda_u) else float(self.lambda_u)
+        lambda_u = self.settings.lambda_u  # "auto": chosen at the first division
+        self.state_.lambda_u = None if is_auto(lambda_u) else lambda_u
         self.state_.current_lambda_u = 0.0
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -105,7 +95,7 @@ class DivideMixNet(NoisyLabelNet):
         if epoch < self.state_.warmup_end:
             return
         self.state_.clean, proba = self.co_divide()
-        labelled = (self.state_.clean > self.p_threshold).float().mean(dim=1)
+        labelled = (self.state_.clean > self.settings.p_threshold).float().mean(dim=1)
         if self.state_.lambda_u is None:
             # "auto", at the first division: from the confident-learning estimate of the
             # noise rate. The division itself is no estimate: the loss mixture splits
@@ -113,7 +103,7 @@ class DivideMixNet(NoisyLabelNet):
             noise = estimate_noise_rate(self.data_.labels, proba.double().cpu().numpy())
             self.history.record("noise_estimate", noise)
             self.state_.lambda_u = next(value for bound, value in _AUTO_LAMBDA_U if noise <= bound)
-        ramp = min(1.0, (epoch - self.state_.warmup_end + 1) / max(self.rampup_epochs, 1))
+        ramp = min(1.0, (epoch - self.state_.warmup_end + 1) / max(self.settings.rampup_epochs, 1))
         self.state_.current_lambda_u = self.state_.lambda_u * ramp
         self.history.record("labelled_fraction", float(labelled.mean()))
         self.history.record("lambda_u", self.state_.current_lambda_u)
@@ -133,7 +123,7 @@ class DivideMixNet(NoisyLabelNet):
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
-        X = self.augment(X, index, self.augment_noise, self.augment_mask)
+        X = self.augment(X, index, self.settings.augment_noise, self.settings.augment_mask)
         if self.state_.clean is None:  # warm-up: both networks on every given label
             logits = [module(X) for module in self.networks()]
             self.record_logits(index, *logits)
@@ -142,19 +132,19 @@ class DivideMixNet(NoisyLabelNet):
         guesses = [self.eval_forward(module, X) for module in self.networks()]
         self.record_logits(index, *guesses)
         proba = [out.softmax(dim=1) for out in guesses]
-        co_guess = sharpen((proba[0] + proba[1]) / 2, self.T)
+        co_guess = sharpen((proba[0] + proba[1]) / 2, self.settings.T)
         given = F.one_hot(y, self.n_classes_).to(X.dtype)
         # One mixing coefficient and partner per batch, shared by both networks.
-        lam = float(torch.distributions.Beta(self.alpha, self.alpha).sample())
+        lam = float(torch.distributions.Beta(self.settings.alpha, self.settings.alpha).sample())
         lam = max(lam, 1.0 - lam)
         perm = torch.randperm(len(X), device=X.device)
         X_mixed = lam * X + (1 - lam) * X[perm]
         loss = 0.0
         for k, module in enumerate(self.networks()):
             peer_clean = self.state_.clean[1 - k, index]
-            labelled = (peer_clean > self.p_threshold).to(X.dtype)
+            labelled = (peer_clean > self.settings.p_threshold).to(X.dtype)
             refined = sharpen(
-                peer_clean[:, None] * given + (1 - peer_clean[:, None]) * proba[k], self.T
+                peer_clean[:, None] * given + (1 - peer_clean[:, None]) * proba[k], self.settings.T
             )
             targets = torch.where(labelled[:, None] > 0, refined, co_guess)
             targets_mixed = lam * targets + (1 - lam) * targets[perm]
@@ -167,7 +157,7 @@ class DivideMixNet(NoisyLabelNet):
                 + self.weighted_mean(loss_x, index, labelled)
                 + self.state_.current_lambda_u * self.weighted_mean(loss_u, index, 1 - labelled)
             )
-            if self.prior_penalty:
+            if self.settings.prior_penalty:
                 # KL(class frequencies of the given labels || the batch's mean
                 # prediction); the reference's uniform prior would pull the predictions
                 # of imbalanced data towards the rare classes.
@@ -190,13 +180,13 @@ class DivideMixNet(NoisyLabelNet):
         """Label quality: the two networks' mean clean posterior after training; the
         noise rate: the fraction of rows at or below ``p_threshold``."""
         quality = self.co_divide()[0].mean(dim=0).double().cpu().numpy()
-        return quality, float((quality <= self.p_threshold).mean())
+        return quality, float((quality <= self.settings.p_threshold).mean())
 
     def method_results(self):
         return {
             "warmup_end": self.state_.warmup_end,
-            "alpha": self.alpha,
-            "augment_noise": self.augment_noise,
+            "alpha": self.settings.alpha,
+            "augment_noise": self.settings.augment_noise,
             "lambda_u": self.state_.lambda_u,
         }
 
@@ -295,6 +285,17 @@ class DivideMixClassifier(BaseNoisyClassifier):
     """
 
     _net_class = DivideMixNet
+    _parameters = {
+        "warmup_epochs": Epochs(warmup=True),
+        "p_threshold": Number(0, 1, low_open=True, high_open=True),
+        "T": Number(0, low_open=True),
+        "alpha": RunStrength(_FULL_ALPHA, low_open=True),
+        "lambda_u": Number(0, auto=True),
+        "rampup_epochs": Epochs(),
+        "prior_penalty": Flag(),
+        "augment_noise": RunStrength(_FULL_AUGMENT_NOISE),
+        "augment_mask": Number(0, 1, high_open=True),
+    }
     _n_networks = 2
 
     def __init__(
@@ -352,31 +353,6 @@ class DivideMixClassifier(BaseNoisyClassifier):
 
     def _criterion(self):
         return get_loss("ce", reduction="none")
-
-    def _net_params(self, max_epochs):
-        check_number(self.p_threshold, "p_threshold", low=0, high=1, low_open=True,
-                      high_open=True)  # fmt: skip
-        check_number(self.T, "T", low=0, low_open=True)
-        check_auto_or_number(self.lambda_u, "lambda_u", low=0)
-        if not isinstance(self.prior_penalty, (bool, numbers.Integral)):
-            raise TypeError(f"prior_penalty must be a bool, got {self.prior_penalty!r}")
-        check_number(self.augment_mask, "augment_mask", low=0, high=1, high_open=True)
-        return {
-            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
-            "p_threshold": float(self.p_threshold),
-            "T": float(self.T),
-            "alpha": _auto_strength(self.alpha, "alpha", _FULL_ALPHA, max_epochs,
-                                    low_open=True),
-            "lambda_u": self.lambda_u,
-            "rampup_epochs": resolve_epochs(
-                self.rampup_epochs, max_epochs, "rampup_epochs"
-            ),
-            "prior_penalty": bool(self.prior_penalty),
-            "augment_noise": _auto_strength(
-                self.augment_noise, "augment_noise", _FULL_AUGMENT_NOISE, max_epochs
-            ),
-            "augment_mask": float(self.augment_mask),
-        }
 
     def _copy_fitted_state(self, result):
         self.warmup_epochs_ = int(result.warmup_end)

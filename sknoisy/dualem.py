@@ -31,12 +31,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
+from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
-from ._validation import check_auto_or_rate, check_number, check_option
+from ._validation import Epochs, Number, Option
 from .losses import get_loss
 from .quality import confident_joint, estimate_noise_rate
-from .selection import loss_mixture_clean_posterior, resolve_epochs, sharpen
+from .selection import loss_mixture_clean_posterior, sharpen
 
 __all__ = ["DualEMClassifier"]
 
@@ -52,38 +52,17 @@ _LOG_PROBA_FLOOR = math.log(1e-8)
 class DualEMNet(NoisyLabelNet):
     """The main network (``module_``) and the auxiliary network (``module2_``)."""
 
-    def __init__(
-        self, *args, noise_rate, corruption, selection, warmup_epochs, cr,
-        cr_beta, cr_ramp_epochs,
-        temperature, pl_threshold, lambda_u, cleanness_momentum, weak_noise, strong_noise,
-        strong_mask, **kwargs,
-    ):  # fmt: skip
-        super().__init__(*args, **kwargs)
-        self.noise_rate = noise_rate
-        self.corruption = corruption
-        self.selection = selection
-        self.warmup_epochs = warmup_epochs
-        self.cr = cr
-        self.cr_beta = cr_beta
-        self.cr_ramp_epochs = cr_ramp_epochs
-        self.temperature = temperature
-        self.pl_threshold = pl_threshold
-        self.lambda_u = lambda_u
-        self.cleanness_momentum = cleanness_momentum
-        self.weak_noise = weak_noise
-        self.strong_noise = strong_noise
-        self.strong_mask = strong_mask
-
     # -- state -------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         counts = torch.bincount(X.y, minlength=int(X.y.max()) + 1).to(torch.float32)
         self.state_.label_prior = counts / counts.sum()
-        self.state_.gamma = None if self.noise_rate == "auto" else 1.0 - float(self.noise_rate)
+        noise_rate = self.settings.noise_rate
+        self.state_.gamma = None if noise_rate == "auto" else 1.0 - noise_rate
         self.state_.cleanness = None  # w per row, smoothed across epochs
         self.state_.targets = None  # (n, K) main M-step targets; None during warm-up
         self.state_.beta = 0.0
-        self.state_.warmup_end = self.warmup_length(self.warmup_epochs, len(X.y))
+        self.state_.warmup_end = self.warmup_length(self.settings.warmup_epochs, len(X.y))
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -91,8 +70,8 @@ class DualEMNet(NoisyLabelNet):
         after_warmup = epoch - self.state_.warmup_end
         self.state_.beta = 0.0
         if after_warmup >= 0:
-            ramp = min(1.0, (after_warmup + 1) / max(self.cr_ramp_epochs, 1))
-            self.state_.beta = self.cr_beta * ramp if self.cr != "none" else 0.0
+            ramp = min(1.0, (after_warmup + 1) / max(self.settings.cr_ramp_epochs, 1))
+            self.state_.beta = self.settings.cr_beta * ramp if self.settings.cr != "none" else 0.0
             self.e_steps()
             self.history.record("cleanness", float(self.state_.cleanness.mean()))
             self.history.record("objective", self.state_.objective)
@@ -123,27 +102,27 @@ class DualEMNet(NoisyLabelNet):
         # noise_rate=0): such a row has no evidence of being clean.
         evidence = (clean + corrupted).clamp_min(torch.finfo(clean.dtype).tiny)
         w = clean / evidence
-        m = self.cleanness_momentum
+        m = self.settings.cleanness_momentum
         previous = self.state_.cleanness
         self.state_.cleanness = w if previous is None else m * previous + (1 - m) * w
         log_likelihood = torch.log(evidence).mean()
         penalty = self.regulariser(proba.clamp_min(1e-12).log()).mean()
         self.state_.objective = float(log_likelihood - self.state_.beta * penalty)
         # Assignment of each row to the clean or the corrupted component.
-        if self.selection == "sample":
+        if self.settings.selection == "sample":
             self.state_.selected = torch.bernoulli(self.state_.cleanness)
-        elif self.selection == "threshold":
+        elif self.settings.selection == "threshold":
             self.state_.selected = (self.state_.cleanness >= 0.5).to(torch.float32)
         else:
             k = max(1, int(np.ceil(gamma * len(y))))
             self.state_.selected = torch.zeros_like(self.state_.cleanness)
             self.state_.selected[torch.topk(self.state_.cleanness, k).indices] = 1.0
         # Auxiliary E-step: refurbished soft labels, and hard pseudo-labels for its M-step.
-        refurbished = sharpen(aux, self.temperature)
+        refurbished = sharpen(aux, self.settings.temperature)
         given = F.one_hot(y, n_classes).to(refurbished.dtype)
         self.state_.targets = torch.where(self.state_.selected[:, None] > 0, given, refurbished)
         confidence, self.state_.pseudo_labels = aux.max(dim=1)
-        self.state_.pseudo_mask = (confidence >= self.pl_threshold).to(torch.float32)
+        self.state_.pseudo_mask = (confidence >= self.settings.pl_threshold).to(torch.float32)
         self.state_.refurbished = refurbished
 
     def warmup_noise_rate(self, proba):
@@ -175,7 +154,7 @@ class DualEMNet(NoisyLabelNet):
         smoothing would carry that on.
         """
         n_classes = aux.shape[1]
-        if self.corruption == "uniform":
+        if self.settings.corruption == "uniform":
             return torch.full_like(aux[:, 0], 1.0 / n_classes)
         if self.state_.cleanness is None:
             joint = confident_joint(self.data_.labels, proba.double().cpu().numpy())
@@ -192,16 +171,16 @@ class DualEMNet(NoisyLabelNet):
     def regulariser(self, log_proba):
         """Per-row confidence regulariser; adding ``beta`` times it to the loss rewards
         confident predictions."""
-        if self.cr == "cores":  # CORES2 (Cheng et al., 2021): E_{c ~ prior}[log p(c)]
+        if self.settings.cr == "cores":  # CORES2 (Cheng et al., 2021): E_{c ~ prior}[log p(c)]
             # Bounded below as in CORES2's log(p + 1e-8): unbounded, it outweighs the
             # likelihood and drives the logits to infinity.
             return (self.state_.label_prior * log_proba.clamp_min(_LOG_PROBA_FLOOR)).sum(dim=1)
-        if self.cr == "entropy":
+        if self.settings.cr == "entropy":
             return -(log_proba.exp() * log_proba).sum(dim=1)
         return torch.zeros(len(log_proba), device=log_proba.device)
 
     def compute_loss(self, X, y, index):
-        X_weak = self.augment(X, index, self.weak_noise)
+        X_weak = self.augment(X, index, self.settings.weak_noise)
         logits_main = self.module_(X_weak)
         self.record_logits(index, logits_main)
         log_main = logits_main.log_softmax(dim=1)
@@ -220,13 +199,13 @@ class DualEMNet(NoisyLabelNet):
         # collapse onto a few confident classes, and the main network follows.
         clean = self.state_.selected[index]
         shape = (-1,) + (1,) * (X.dim() - 1)
-        X_strong = self.augment(X, index, self.strong_noise, self.strong_mask)
+        X_strong = self.augment(X, index, self.settings.strong_noise, self.settings.strong_mask)
         X_aux = torch.where(clean.view(shape) > 0, X_weak, X_strong)
         logits_aux = self.module2_(X_aux)
         supervised = clean * self.state_.cleanness[index] * self.criterion_(logits_aux, y)
         pseudo = self.criterion_(logits_aux, self.state_.pseudo_labels[index])
         consistency = (1 - clean) * self.state_.pseudo_mask[index] * pseudo
-        loss_aux = supervised + self.lambda_u * consistency
+        loss_aux = supervised + self.settings.lambda_u * consistency
         return self.weighted_mean(loss_main + loss_aux, index), (logits_main,)
 
     # -- results -----------------------------------------------------------------------
@@ -371,6 +350,22 @@ class DualEMClassifier(BaseNoisyClassifier):
     """
 
     _net_class = DualEMNet
+    _parameters = {
+        "noise_rate": Number(0, 1, high_open=True, auto=True),
+        "corruption": Option(*CORRUPTIONS),
+        "selection": Option(*SELECTIONS),
+        "warmup_epochs": Epochs(warmup=True),
+        "cr": Option(*REGULARISERS),
+        "cr_beta": Number(0),
+        "cr_ramp_epochs": Epochs(),
+        "temperature": Number(0, low_open=True),
+        "pl_threshold": Number(0, 1),
+        "lambda_u": Number(0),
+        "cleanness_momentum": Number(0, 1, high_open=True),
+        "weak_noise": Number(0),
+        "strong_noise": Number(0),
+        "strong_mask": Number(0, 1, high_open=True),
+    }
     _n_networks = 2
 
     def __init__(
@@ -438,40 +433,6 @@ class DualEMClassifier(BaseNoisyClassifier):
 
     def _criterion(self):
         return get_loss("ce", reduction="none")
-
-    def _net_params(self, max_epochs):
-        check_auto_or_rate(self.noise_rate, "noise_rate")
-        check_option(self.corruption, "corruption", CORRUPTIONS)
-        check_option(self.selection, "selection", SELECTIONS)
-        check_option(self.cr, "cr", REGULARISERS)
-        check_number(self.cr_beta, "cr_beta", low=0)
-        check_number(self.temperature, "temperature", low=0, low_open=True)
-        check_number(self.pl_threshold, "pl_threshold", low=0, high=1)
-        check_number(self.lambda_u, "lambda_u", low=0)
-        check_number(
-            self.cleanness_momentum, "cleanness_momentum", low=0, high=1, high_open=True
-        )
-        check_number(self.weak_noise, "weak_noise", low=0)
-        check_number(self.strong_noise, "strong_noise", low=0)
-        check_number(self.strong_mask, "strong_mask", low=0, high=1, high_open=True)
-        return {
-            "noise_rate": self.noise_rate,
-            "corruption": self.corruption,
-            "selection": self.selection,
-            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
-            "cr": self.cr,
-            "cr_beta": self.cr_beta,
-            "cr_ramp_epochs": resolve_epochs(
-                self.cr_ramp_epochs, max_epochs, "cr_ramp_epochs"
-            ),
-            "temperature": self.temperature,
-            "pl_threshold": self.pl_threshold,
-            "lambda_u": self.lambda_u,
-            "cleanness_momentum": self.cleanness_momentum,
-            "weak_noise": self.weak_noise,
-            "strong_noise": self.strong_noise,
-            "strong_mask": self.strong_mask,
-        }
 
     def _copy_fitted_state(self, result):
         self.gamma_ = float(result.gamma)

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
+from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
-from ._validation import check_auto_or_number, check_number, is_auto
+from ._validation import Epochs, Number, is_auto
 from .losses import get_loss
 
 __all__ = ["MentorNetClassifier"]
@@ -68,13 +68,10 @@ class MentorNetNet(NoisyLabelNet):
     auto_warmup_max_fraction = 0.5
     auto_warmup_ends_in_estimate = True
 
-    def __init__(
-        self, *args, percentile, burn_in_epochs, loss_decay, data_driven, n_classes, **kwargs
-    ):
+    def __init__(self, *args, data_driven, n_classes, **kwargs):
         super().__init__(*args, **kwargs)
-        self.percentile = percentile
-        self.burn_in_epochs = burn_in_epochs
-        self.loss_decay = loss_decay
+        # Whether fit was given trusted rows (MentorNet-DD), and the mentor's label
+        # embedding size: the mentor is built before training.
         self.data_driven = data_driven
         self.n_classes = n_classes
 
@@ -100,8 +97,9 @@ class MentorNetNet(NoisyLabelNet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
-        self.state_.burn_in_end = self.warmup_length(self.burn_in_epochs, len(X.y))
-        self.state_.percentile = None if is_auto(self.percentile) else float(self.percentile)
+        self.state_.burn_in_end = self.warmup_length(self.settings.burn_in_epochs, len(X.y))
+        percentile = self.settings.percentile  # "auto": read at the burn-in's end
+        self.state_.percentile = None if is_auto(percentile) else percentile
         self.state_.threshold = None  # lambda: moving average of the batch loss percentile
         self.state_.weight_sum = torch.zeros(len(X.y), device=X.y.device)
         self.state_.n_weighted_epochs = 0
@@ -143,7 +141,7 @@ class MentorNetNet(NoisyLabelNet):
         if self.state_.threshold is None:
             self.state_.threshold = quantile
         else:
-            d = self.loss_decay
+            d = self.settings.loss_decay
             self.state_.threshold = d * self.state_.threshold + (1 - d) * quantile
 
     def data_driven_weights(self, losses, y, index):
@@ -254,6 +252,11 @@ class MentorNetClassifier(BaseNoisyClassifier):
     """
 
     _net_class = MentorNetNet
+    _parameters = {
+        "percentile": Number(0, 100, low_open=True, auto=True),
+        "burn_in_epochs": Epochs(warmup=True),
+        "loss_decay": Number(0, 1, high_open=True),
+    }
 
     def __init__(
         self,
@@ -322,7 +325,7 @@ class MentorNetClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _encoded_net_params(self, y_encoded, n_classes, trusted=None):
+    def _encoded_net_params(self, y_encoded, n_classes, settings, trusted=None):
         return {"data_driven": trusted is not None, "n_classes": n_classes}
 
     def _training_rows(self, y_encoded, trusted=None):
@@ -338,17 +341,6 @@ class MentorNetClassifier(BaseNoisyClassifier):
         if not mask.any():
             raise ValueError("trusted marks no row; pass None for MentorNet-PD")
         return {"trusted": mask}
-
-    def _net_params(self, max_epochs):
-        check_auto_or_number(self.percentile, "percentile", low=0, high=100, low_open=True)
-        check_number(self.loss_decay, "loss_decay", low=0, high=1, high_open=True)
-        return {
-            "percentile": self.percentile,
-            "burn_in_epochs": _check_warmup(
-                self.burn_in_epochs, max_epochs, "burn_in_epochs"
-            ),
-            "loss_decay": float(self.loss_decay),
-        }
 
     def _copy_fitted_state(self, result):
         self.burn_in_epochs_ = int(result.burn_in_end)

@@ -33,12 +33,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseNoisyClassifier, _check_warmup, fill_doc
+from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
-from ._validation import check_number, check_option
+from ._validation import Epochs, Number, Option
 from .losses import get_loss
 from .modules import forward_with_representation
-from .selection import loss_mixture_clean_posterior, mixup, resolve_epochs
+from .selection import loss_mixture_clean_posterior, mixup
 
 __all__ = ["NeighborMixClassifier"]
 
@@ -93,31 +93,13 @@ def dataset_neighbors(Z, n_neighbors, metric, block_size=_DISTANCE_BLOCK_SIZE):
 class NeighborMixNet(NoisyLabelNet):
     """One network trained on synthetic rows mixed with their neighbours."""
 
-    def __init__(
-        self, *args, n_neighbors, metric, neighbor_scope, warmup_epochs, neighbor_start,
-        momentum, target_update_every, mixup_alpha, loss_window, loss_target, augment_noise,
-        **kwargs,
-    ):  # fmt: skip
-        super().__init__(*args, **kwargs)
-        self.n_neighbors = n_neighbors
-        self.metric = metric
-        self.neighbor_scope = neighbor_scope
-        self.warmup_epochs = warmup_epochs
-        self.neighbor_start = neighbor_start
-        self.momentum = momentum
-        self.target_update_every = target_update_every
-        self.mixup_alpha = mixup_alpha
-        self.loss_window = loss_window
-        self.loss_target = loss_target
-        self.augment_noise = augment_noise
-
     # -- state -------------------------------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
         n_classes = int(X.y.max()) + 1
         self.state_.soft_targets = F.one_hot(X.y, n_classes).to(torch.float32)
-        self.state_.warmup_end = self.warmup_length(self.warmup_epochs, len(X.y))
-        self.state_.neighbor_start = max(self.neighbor_start, self.state_.warmup_end)
+        self.state_.warmup_end = self.warmup_length(self.settings.warmup_epochs, len(X.y))
+        self.state_.neighbor_start = max(self.settings.neighbor_start, self.state_.warmup_end)
         self.state_.clean = None  # clean posterior per row, from the loss mixture model
         self.state_.recent_losses = []  # the last loss_window epochs' normalised losses
         self.state_.neighbors = None
@@ -131,7 +113,7 @@ class NeighborMixNet(NoisyLabelNet):
         else:
             self.state_.phase = "neighbors" if epoch > self.state_.neighbor_start else "mixup"
             update_targets = epoch >= self.state_.neighbor_start and (
-                (epoch - self.state_.neighbor_start) % self.target_update_every == 0
+                (epoch - self.state_.neighbor_start) % self.settings.target_update_every == 0
             )
             self.epoch_pass(update_targets)
             self.history.record("clean_fraction", float((self.state_.clean >= 0.5).float().mean()))
@@ -141,21 +123,21 @@ class NeighborMixNet(NoisyLabelNet):
     @torch.no_grad()
     def epoch_pass(self, update_targets):
         """Clean posterior, soft-target update and representations, from one eval pass."""
+        state, settings = self.state_, self.settings
         # Batch-scope neighbours come from each batch's own representation (neighbor_mix).
-        need_representation = self.state_.phase == "neighbors" and self.neighbor_scope == "dataset"
+        need_representation = state.phase == "neighbors" and settings.neighbor_scope == "dataset"
         logits, *representation = self.full_pass(self.module_, need_representation)
         n = len(logits)
         self.record_logits(torch.arange(n, device=logits.device), logits)
-        state = self.state_
-        labels = state.soft_targets.argmax(dim=1) if self.loss_target == "corrected" else None
+        labels = state.soft_targets.argmax(dim=1) if settings.loss_target == "corrected" else None
         state.clean = self.clean_posterior(logits, labels)
         if update_targets:
-            m = self.momentum
+            m = settings.momentum
             state.soft_targets = m * state.soft_targets + (1 - m) * logits.softmax(dim=1)
-        self.state_.neighbors = None
+        state.neighbors = None
         if need_representation:
-            k = min(self.n_neighbors, n - 1)
-            self.state_.neighbors = dataset_neighbors(representation[0], k, self.metric)
+            k = min(settings.n_neighbors, n - 1)
+            state.neighbors = dataset_neighbors(representation[0], k, settings.metric)
 
     def clean_posterior(self, logits, labels=None):
         """Each row's probability of being clean: the loss mixture model's posterior.
@@ -166,14 +148,15 @@ class NeighborMixNet(NoisyLabelNet):
         labels = self.data_.y if labels is None else labels
         losses = F.cross_entropy(logits, labels, reduction="none")
         losses = (losses - losses.min()) / (losses.max() - losses.min()).clamp_min(1e-12)
-        self.state_.recent_losses = (self.state_.recent_losses + [losses])[-self.loss_window :]
+        window = self.settings.loss_window
+        self.state_.recent_losses = (self.state_.recent_losses + [losses])[-window:]
         mean_loss = torch.stack(self.state_.recent_losses).mean(dim=0)
         clean = loss_mixture_clean_posterior(mean_loss.double().cpu().numpy())
         return torch.as_tensor(clean, dtype=torch.float32, device=logits.device)
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
-        X = self.augment(X, index, self.augment_noise)
+        X = self.augment(X, index, self.settings.augment_noise)
         if self.state_.phase == "warmup":
             logits = self.module_(X)
             self.record_logits(index, logits)
@@ -184,7 +167,7 @@ class NeighborMixNet(NoisyLabelNet):
                 if len(self.history) - 1 >= self.state_.neighbor_start
                 else F.one_hot(y, self.state_.soft_targets.shape[1]).to(torch.float32)
             )
-            X_mixed, targets_mixed = mixup(X, targets, self.mixup_alpha)
+            X_mixed, targets_mixed = mixup(X, targets, self.settings.mixup_alpha)
         else:
             X_mixed, targets_mixed = self.neighbor_mix(X, index)
         logits = self.module_(X_mixed)
@@ -193,10 +176,10 @@ class NeighborMixNet(NoisyLabelNet):
 
     def neighbor_mix(self, X, index):
         """Each row mixed with its nearest neighbours, weighted by clean posterior."""
-        if self.neighbor_scope == "dataset":
+        if self.settings.neighbor_scope == "dataset":
             group = torch.cat([index[:, None], self.state_.neighbors[index]], dim=1)
             neighbors = self.augment(
-                self.data_.X[group[:, 1:]], group[:, 1:], self.augment_noise
+                self.data_.X[group[:, 1:]], group[:, 1:], self.settings.augment_noise
             )
             members = torch.cat([X[:, None], neighbors], dim=1)  # (B, K + 1, ...)
         else:
@@ -205,8 +188,8 @@ class NeighborMixNet(NoisyLabelNet):
             # kept, and neighbours follow the representation as it evolves.
             with torch.no_grad():
                 representation = forward_with_representation(self.module_, X)[1]
-            k = min(self.n_neighbors, len(index) - 1)
-            local = nearest_neighbors(representation, k, self.metric)
+            k = min(self.settings.n_neighbors, len(index) - 1)
+            local = nearest_neighbors(representation, k, self.settings.metric)
             local = torch.cat([torch.arange(len(index), device=X.device)[:, None], local], 1)
             group, members = index[local], X[local]
         weights = self.state_.clean[group]
@@ -326,6 +309,19 @@ class NeighborMixClassifier(BaseNoisyClassifier):
     """
 
     _net_class = NeighborMixNet
+    _parameters = {
+        "n_neighbors": Number(1, integer=True),
+        "metric": Option(*METRICS),
+        "neighbor_scope": Option(*SCOPES),
+        "warmup_epochs": Epochs(warmup=True),
+        "neighbor_start": Epochs(),
+        "momentum": Number(0, 1, high_open=True),
+        "target_update_every": Number(1, integer=True),
+        "mixup_alpha": Number(0, low_open=True),
+        "loss_window": Number(1, integer=True),
+        "loss_target": Option(*LOSS_TARGETS),
+        "augment_noise": Number(0),
+    }
 
     def __init__(
         self,
@@ -386,32 +382,6 @@ class NeighborMixClassifier(BaseNoisyClassifier):
 
     def _criterion(self):
         return get_loss("ce", reduction="none")
-
-    def _net_params(self, max_epochs):
-        check_option(self.metric, "metric", METRICS)
-        check_option(self.neighbor_scope, "neighbor_scope", SCOPES)
-        check_option(self.loss_target, "loss_target", LOSS_TARGETS)
-        check_number(self.n_neighbors, "n_neighbors", low=1, integer=True)
-        check_number(self.momentum, "momentum", low=0, high=1, high_open=True)
-        check_number(self.target_update_every, "target_update_every", low=1, integer=True)
-        check_number(self.mixup_alpha, "mixup_alpha", low=0, low_open=True)
-        check_number(self.loss_window, "loss_window", low=1, integer=True)
-        check_number(self.augment_noise, "augment_noise", low=0)
-        return {
-            "n_neighbors": int(self.n_neighbors),
-            "metric": self.metric,
-            "neighbor_scope": self.neighbor_scope,
-            "warmup_epochs": _check_warmup(self.warmup_epochs, max_epochs),
-            "neighbor_start": resolve_epochs(
-                self.neighbor_start, max_epochs, "neighbor_start"
-            ),
-            "momentum": float(self.momentum),
-            "target_update_every": int(self.target_update_every),
-            "mixup_alpha": float(self.mixup_alpha),
-            "loss_window": int(self.loss_window),
-            "loss_target": self.loss_target,
-            "augment_noise": float(self.augment_noise),
-        }
 
     def _check_module_output(self, module, X, n_classes):
         BaseNoisyClassifier._check_module_output(module, X, n_classes)

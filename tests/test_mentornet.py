@@ -7,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 
 from sknoisy import MentorNetClassifier, RobustLossClassifier
-from sknoisy._training import FitState
+from sknoisy._training import FitState, MethodSettings
 from sknoisy.mentornet import MentorNetNet
 
 
@@ -46,7 +46,8 @@ def test_the_auto_burn_in_lasts_several_epochs_however_many_steps_each_makes(
 
 def test_the_threshold_is_a_moving_average_of_the_batch_percentile():
     net = MentorNetNet.__new__(MentorNetNet)
-    net.loss_decay, net.state_ = 0.5, FitState(percentile=50.0, threshold=None)
+    net.settings = MethodSettings(loss_decay=0.5)
+    net.state_ = FitState(percentile=50.0, threshold=None)
     net.update_threshold(torch.tensor([0.1, 0.2, 3.0, 4.0]))
     assert float(net.state_.threshold) == pytest.approx(1.6)  # the first batch's median
     # The next batch moves it halfway towards its own median, 3.0.

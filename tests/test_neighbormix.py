@@ -8,7 +8,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from sknoisy import NeighborMixClassifier, RobustLossClassifier
-from sknoisy._training import FitState
+from sknoisy._training import FitState, MethodSettings
 from sknoisy.neighbormix import NeighborMixNet, dataset_neighbors
 
 
@@ -66,7 +66,8 @@ def _mixing_state(clean):
         features=lambda X: torch.tensor([[0.0], [1.0], [5.0]]), classifier=lambda Z: Z
     )
     return SimpleNamespace(
-        neighbor_scope="batch", n_neighbors=1, metric="euclidean", module_=network,
+        settings=MethodSettings(neighbor_scope="batch", n_neighbors=1, metric="euclidean"),
+        module_=network,
         state_=FitState(clean=torch.tensor(clean), soft_targets=torch.eye(3)),
     )  # fmt: skip
 
