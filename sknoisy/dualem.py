@@ -8,17 +8,23 @@ Model: each given label comes from the clean manifold with probability ``gamma``
 main network's ``p(y~|x)``) or from corruption with probability ``1 - gamma``
 (uniform, ``1/K``). Per epoch, after a warm-up on all labels:
 
-1. main E-step: every row's posterior cleanness ``w = gamma p / (gamma p + (1-gamma)/K)``
-   from the main network (eval mode, whole training set), smoothed across epochs;
-2. assignment: each row is judged clean or corrupted from ``w`` (``selection``);
-3. auxiliary E-step: the auxiliary network's sharpened probabilities are the
-   refurbished soft labels of the corrupted rows;
-4. auxiliary M-step (per batch): the auxiliary network learns the clean rows' given
-   labels, weighted by ``w``, and its own confident pseudo-labels on a strongly
-   augmented view of the corrupted rows;
-5. main M-step (per batch): the main network learns every row, clean rows with their
-   given label and corrupted rows with their refurbished label, plus (``cr``, off by
-   default) the confidence regulariser, which makes fitting the corrupted labels costly.
+1. main E-step (:func:`main_e_step`): every row's posterior cleanness
+   ``w = gamma p / (gamma p + (1-gamma)/K)`` from the main network (eval mode, whole
+   training set), smoothed across epochs;
+2. assignment (:func:`assign`): each row is judged clean or corrupted from ``w``
+   (``selection``);
+3. auxiliary E-step (:func:`auxiliary_e_step`): the auxiliary network's sharpened
+   probabilities are the refurbished soft labels of the corrupted rows;
+4. auxiliary M-step (:func:`auxiliary_m_step_loss`, per batch): the auxiliary network
+   learns the clean rows' given labels, weighted by ``w``, and its own confident
+   pseudo-labels on a strongly augmented view of the corrupted rows;
+5. main M-step (:func:`main_m_step_loss`, per batch): the main network learns every
+   row, clean rows with their given label and corrupted rows with their refurbished
+   label, plus (``cr``, off by default) the confidence regulariser, which makes fitting
+   the corrupted labels costly.
+
+Steps 1 to 3 run at the start of every epoch after the warm-up (``DualEMNet.e_steps``),
+steps 4 and 5 on every batch.
 
 The main network alone predicts.
 """
@@ -47,6 +53,77 @@ REGULARISERS = ("cores", "entropy", "none")
 _GAMMA_RANGE = (0.05, 0.995)
 # Floor of the log-probabilities in the confidence regulariser.
 _LOG_PROBA_FLOOR = math.log(1e-8)
+
+
+# -- the algorithm's steps, on tensors ----------------------------------------------------
+def main_e_step(p_given, corruption_density, gamma):
+    """Main E-step: each row's posterior cleanness by Bayes' rule, under the mixture of
+    the clean manifold (probability ``gamma``, density ``p_given``, the main network's
+    probability of the given label) and the corruption process (``1 - gamma``,
+    ``corruption_density``).
+
+    Returns ``(w, evidence)``: the posterior and the mixture's density of each given
+    label. Both densities can underflow to 0 (a saturated network with ``gamma = 1``):
+    the evidence is kept above the smallest positive number, and such a row gets
+    ``w = 0``, no evidence of being clean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> w, evidence = main_e_step(torch.tensor([0.9, 0.1]), torch.tensor([0.5, 0.5]), 0.5)
+    >>> [round(v, 3) for v in w.tolist()]  # 0.45 / (0.45 + 0.25), 0.05 / (0.05 + 0.25)
+    [0.643, 0.167]
+    """
+    clean = gamma * p_given
+    corrupted = (1.0 - gamma) * corruption_density
+    evidence = (clean + corrupted).clamp_min(torch.finfo(clean.dtype).tiny)
+    return clean / evidence, evidence
+
+
+def assign(cleanness, gamma, selection):
+    """Assignment: each row to the clean (1.0) or the corrupted (0.0) component, from
+    its cleanness: drawn with that probability (``"sample"``, stochastic EM), at least
+    0.5 (``"threshold"``), or the ``ceil(gamma * n)`` cleanest rows (``"topk"``)."""
+    if selection == "sample":
+        return torch.bernoulli(cleanness)
+    if selection == "threshold":
+        return (cleanness >= 0.5).to(torch.float32)
+    k = max(1, int(np.ceil(gamma * len(cleanness))))
+    selected = torch.zeros_like(cleanness)
+    selected[torch.topk(cleanness, k).indices] = 1.0
+    return selected
+
+
+def auxiliary_e_step(aux_proba, labels, selected, temperature, pl_threshold):
+    """Auxiliary E-step: the auxiliary network's probabilities sharpened at
+    ``temperature`` are the refurbished soft labels; the main M-step's targets are the
+    given labels of the rows assigned clean and the refurbished ones of the others; the
+    auxiliary network's most likely class is a row's pseudo-label where its probability
+    is at least ``pl_threshold``.
+
+    Returns ``(targets, refurbished, pseudo_labels, pseudo_mask)``.
+    """
+    refurbished = sharpen(aux_proba, temperature)
+    given = F.one_hot(labels, aux_proba.shape[1]).to(refurbished.dtype)
+    targets = torch.where(selected[:, None] > 0, given, refurbished)
+    confidence, pseudo_labels = aux_proba.max(dim=1)
+    return targets, refurbished, pseudo_labels, (confidence >= pl_threshold).to(torch.float32)
+
+
+def auxiliary_m_step_loss(supervised, pseudo, clean, cleanness, pseudo_mask, lambda_u):
+    """Auxiliary M-step, per row: a clean row's loss on its given label (``supervised``)
+    weighted by its cleanness; a corrupted row's loss on its pseudo-label (``pseudo``)
+    where that is confident (``pseudo_mask``), weighted by ``lambda_u``. No regulariser
+    here: on weak pseudo-labels (80% noise, say) it makes the refurbishing network
+    collapse onto a few confident classes, and the main network follows."""
+    return clean * cleanness * supervised + lambda_u * ((1 - clean) * pseudo_mask * pseudo)
+
+
+def main_m_step_loss(targets, log_proba, penalty):
+    """Main M-step, per row: cross-entropy of the main network's log-probabilities
+    against the targets (the given label of a clean row, the refurbished label of a
+    corrupted one), plus ``penalty`` (``beta`` times the confidence regulariser)."""
+    return -(targets * log_proba).sum(dim=1) + penalty
 
 
 class DualEMNet(NoisyLabelNet):
@@ -81,49 +158,31 @@ class DualEMNet(NoisyLabelNet):
     # -- E-steps -----------------------------------------------------------------------
     @torch.no_grad()
     def e_steps(self):
-        """Both E-steps, over the whole training set.
+        """The main E-step (smoothed across epochs), the assignment and the auxiliary
+        E-step, over the whole training set.
 
         With noise_rate="auto", the first call (the end of the warm-up) sets gamma to
         one minus :meth:`warmup_noise_rate`."""
-        y = self.data_.y
-        n_classes = self.state_.label_prior.numel()
+        state, settings, y = self.state_, self.settings, self.data_.y
         proba = self.full_pass(self.module_)[0].softmax(dim=1)
         aux = self.full_pass(self.module2_)[0].softmax(dim=1)
-        if self.state_.gamma is None:
+        if state.gamma is None:
             estimate = self.warmup_noise_rate(proba.double().cpu().numpy())
-            self.state_.gamma = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
-        gamma = self.state_.gamma
-        # Main E-step: Bayes' rule under the mixture of the clean manifold (the main
-        # network) and the corruption process.
+            state.gamma = float(np.clip(1.0 - estimate, *_GAMMA_RANGE))
+        gamma = state.gamma
         p_given = proba.gather(1, y[:, None]).squeeze(1)
-        clean = gamma * p_given
-        corrupted = (1.0 - gamma) * self.corruption_density(aux, proba)
-        # Both densities can underflow to 0 (a saturated network with gamma = 1, i.e.
-        # noise_rate=0): such a row has no evidence of being clean.
-        evidence = (clean + corrupted).clamp_min(torch.finfo(clean.dtype).tiny)
-        w = clean / evidence
-        m = self.settings.cleanness_momentum
-        previous = self.state_.cleanness
-        self.state_.cleanness = w if previous is None else m * previous + (1 - m) * w
+        w, evidence = main_e_step(p_given, self.corruption_density(aux, proba), gamma)
+        m = settings.cleanness_momentum
+        previous = state.cleanness
+        state.cleanness = w if previous is None else m * previous + (1 - m) * w
         log_likelihood = torch.log(evidence).mean()
         penalty = self.regulariser(proba.clamp_min(1e-12).log()).mean()
-        self.state_.objective = float(log_likelihood - self.state_.beta * penalty)
-        # Assignment of each row to the clean or the corrupted component.
-        if self.settings.selection == "sample":
-            self.state_.selected = torch.bernoulli(self.state_.cleanness)
-        elif self.settings.selection == "threshold":
-            self.state_.selected = (self.state_.cleanness >= 0.5).to(torch.float32)
-        else:
-            k = max(1, int(np.ceil(gamma * len(y))))
-            self.state_.selected = torch.zeros_like(self.state_.cleanness)
-            self.state_.selected[torch.topk(self.state_.cleanness, k).indices] = 1.0
-        # Auxiliary E-step: refurbished soft labels, and hard pseudo-labels for its M-step.
-        refurbished = sharpen(aux, self.settings.temperature)
-        given = F.one_hot(y, n_classes).to(refurbished.dtype)
-        self.state_.targets = torch.where(self.state_.selected[:, None] > 0, given, refurbished)
-        confidence, self.state_.pseudo_labels = aux.max(dim=1)
-        self.state_.pseudo_mask = (confidence >= self.settings.pl_threshold).to(torch.float32)
-        self.state_.refurbished = refurbished
+        state.objective = float(log_likelihood - state.beta * penalty)
+        state.selected = assign(state.cleanness, gamma, settings.selection)
+        state.targets, state.refurbished, state.pseudo_labels, state.pseudo_mask = (
+            auxiliary_e_step(aux, y, state.selected, settings.temperature,
+                             settings.pl_threshold)
+        )  # fmt: skip
 
     def warmup_noise_rate(self, proba):
         """The share of wrong labels, from the main network's probabilities at the end of
@@ -190,22 +249,22 @@ class DualEMNet(NoisyLabelNet):
             loss_aux = self.criterion_(logits_aux, y)
             loss = self.weighted_mean(loss_main + loss_aux, index)
             return loss, (logits_main,)
-        # Main M-step: given labels of clean rows, refurbished labels of corrupted rows.
-        loss_main = -(self.state_.targets[index] * log_main).sum(dim=1)
-        loss_main = loss_main + self.state_.beta * self.regulariser(log_main)
-        # Auxiliary M-step: clean rows' given labels weighted by their cleanness; its own
-        # confident pseudo-labels on a strong view of the corrupted rows. No regulariser
-        # here: on weak pseudo-labels (e.g. 80% noise) it makes the refurbishing network
-        # collapse onto a few confident classes, and the main network follows.
-        clean = self.state_.selected[index]
+        state, settings = self.state_, self.settings
+        loss_main = main_m_step_loss(
+            state.targets[index], log_main, state.beta * self.regulariser(log_main)
+        )
+        # The auxiliary network sees the clean rows' weak view and a strong view of the
+        # corrupted rows, whose pseudo-labels it learns.
+        clean = state.selected[index]
         shape = (-1,) + (1,) * (X.dim() - 1)
-        X_strong = self.augment(X, index, self.settings.strong_noise, self.settings.strong_mask)
+        X_strong = self.augment(X, index, settings.strong_noise, settings.strong_mask)
         X_aux = torch.where(clean.view(shape) > 0, X_weak, X_strong)
         logits_aux = self.module2_(X_aux)
-        supervised = clean * self.state_.cleanness[index] * self.criterion_(logits_aux, y)
-        pseudo = self.criterion_(logits_aux, self.state_.pseudo_labels[index])
-        consistency = (1 - clean) * self.state_.pseudo_mask[index] * pseudo
-        loss_aux = supervised + self.settings.lambda_u * consistency
+        loss_aux = auxiliary_m_step_loss(
+            self.criterion_(logits_aux, y),
+            self.criterion_(logits_aux, state.pseudo_labels[index]),
+            clean, state.cleanness[index], state.pseudo_mask[index], settings.lambda_u,
+        )  # fmt: skip
         return self.weighted_mean(loss_main + loss_aux, index), (logits_main,)
 
     # -- results -----------------------------------------------------------------------

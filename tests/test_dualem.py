@@ -2,8 +2,65 @@
 
 import numpy as np
 import pytest
+import torch
 
 from sknoisy import DualEMClassifier, RobustLossClassifier
+from sknoisy.dualem import (
+    assign,
+    auxiliary_e_step,
+    auxiliary_m_step_loss,
+    main_e_step,
+    main_m_step_loss,
+)
+
+
+# -- the steps, on tensors made by hand ---------------------------------------------------
+def test_the_main_e_step_is_bayes_rule_over_clean_and_corrupted():
+    # gamma = 0.8: 0.8 * 0.9 / (0.8 * 0.9 + 0.2 * 0.25), 0.8 * 0.05 / (0.04 + 0.05).
+    w, evidence = main_e_step(torch.tensor([0.9, 0.05]), torch.tensor([0.25, 0.25]), 0.8)
+    np.testing.assert_allclose(w, [0.72 / 0.77, 0.04 / 0.09], rtol=1e-6)
+    np.testing.assert_allclose(evidence, [0.77, 0.09], rtol=1e-6)
+    # Both densities underflow: no evidence of being clean, and no division by zero.
+    w, evidence = main_e_step(torch.tensor([0.0]), torch.tensor([0.0]), 1.0)
+    assert w.item() == 0.0 and evidence.item() > 0
+
+
+def test_the_assignment_follows_the_selection_rule():
+    cleanness = torch.tensor([0.2, 0.5, 0.9, 0.7])
+    assert assign(cleanness, 0.5, "threshold").tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert assign(cleanness, 0.5, "topk").tolist() == [0.0, 0.0, 1.0, 1.0]  # ceil(0.5 * 4)
+    assert assign(cleanness, 0.6, "topk").tolist() == [0.0, 1.0, 1.0, 1.0]  # ceil(2.4) = 3
+    # Sampling: certain rows are certain.
+    assert assign(torch.tensor([0.0, 1.0]), 0.5, "sample").tolist() == [0.0, 1.0]
+
+
+def test_the_auxiliary_e_step_refurbishes_the_corrupted_rows_only():
+    aux = torch.tensor([[0.6, 0.4], [0.1, 0.9]])
+    targets, refurbished, pseudo, mask = auxiliary_e_step(
+        aux, torch.tensor([1, 0]), torch.tensor([1.0, 0.0]), temperature=0.5, pl_threshold=0.8
+    )
+    # Sharpened at T = 0.5: p ** 2, renormalised.
+    expected = [[0.36 / 0.52, 0.16 / 0.52], [0.01 / 0.82, 0.81 / 0.82]]
+    np.testing.assert_allclose(refurbished, expected, rtol=1e-6)
+    # Row 0 is clean: its given label; row 1 is corrupted: its refurbished label.
+    np.testing.assert_allclose(targets[0], [0.0, 1.0])
+    np.testing.assert_allclose(targets[1], refurbished[1])
+    assert pseudo.tolist() == [0, 1] and mask.tolist() == [0.0, 1.0]
+
+
+def test_the_m_step_losses_weigh_rows_as_the_e_steps_say():
+    # Auxiliary: row 0 clean with cleanness 0.5, row 1 corrupted with a confident
+    # pseudo-label, row 2 corrupted without one.
+    loss = auxiliary_m_step_loss(
+        supervised=torch.tensor([2.0, 2.0, 2.0]), pseudo=torch.tensor([3.0, 3.0, 3.0]),
+        clean=torch.tensor([1.0, 0.0, 0.0]), cleanness=torch.tensor([0.5, 0.1, 0.1]),
+        pseudo_mask=torch.tensor([1.0, 1.0, 0.0]), lambda_u=0.5,
+    )  # fmt: skip
+    np.testing.assert_allclose(loss, [1.0, 1.5, 0.0])
+    # Main: cross-entropy against soft targets, plus the penalty.
+    log_proba = torch.tensor([[0.5, 0.5]]).log()
+    loss = main_m_step_loss(torch.tensor([[0.25, 0.75]]), log_proba, torch.tensor([0.1]))
+    np.testing.assert_allclose(loss, [np.log(2) + 0.1], rtol=1e-6)
 
 
 def test_cleanness_posterior_separates_rows_and_beats_plain_ce(blobs_40):
