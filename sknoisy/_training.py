@@ -262,6 +262,12 @@ class NoisyLabelNet(NeuralNet):
             for handle in handles:
                 handle.remove()
 
+    @property
+    def current_epoch(self):
+        """The index of the epoch in progress (0 for the first): from ``on_epoch_begin``
+        to ``on_epoch_end``, the history has a row for it."""
+        return len(self.history) - 1
+
     # -- per-sample training state ----------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.data_ = TrainingRows(

@@ -91,7 +91,7 @@ class LossCorrectionNet(NoisyLabelNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        epoch = len(self.history) - 1
+        epoch = self.current_epoch
         if epoch == self.state_.warmup_end and self.state_.transition is None:
             # The warm-up network models the given labels: P(given | x).
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()

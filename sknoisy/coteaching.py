@@ -47,7 +47,7 @@ class CoTeachingNet(NoisyLabelNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        epoch = len(self.history) - 1
+        epoch = self.current_epoch
         self.state_.current_forget_rate = forget_rate_schedule(
             self.state_.forget_rate, epoch, self.settings.num_gradual, self.settings.exponent
         )
@@ -70,7 +70,7 @@ class CoTeachingNet(NoisyLabelNet):
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
-        epoch = len(self.history) - 1
+        epoch = self.current_epoch
         if self.settings.forget_rate == "auto" and epoch < max(self.settings.num_gradual, 1):
             # The base class has just recorded this epoch's confident-learning estimate.
             estimate = self.history[-1, "noise_rate"]

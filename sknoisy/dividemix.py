@@ -1,17 +1,22 @@
 """DivideMix (Li, Socher & Hoi, ICLR 2020): co-divided semi-supervised learning.
 
-Two networks. After a warm-up on the given labels, each epoch begins with each network's
-per-row losses over the whole training set, split by a two-component Gaussian mixture
-into a probably clean (labelled) and a probably noisy (unlabelled) part. Each network is
-then trained on the division made by the *other* network, which keeps a network from
-confirming its own mistakes:
+Two networks. After a warm-up on the given labels, each epoch begins with the
+co-division (:func:`co_divide`): each network's per-row losses over the whole training
+set, split by a two-component Gaussian mixture into a probably clean (labelled) and a
+probably noisy (unlabelled) part. Each network is then trained on the division made by
+the *other* network, which keeps a network from confirming its own mistakes:
 
-- labelled rows: co-refinement, the given label blended with the network's own
-  prediction by the peer's clean posterior ``w``, then sharpened (temperature ``T``);
-- unlabelled rows: co-guessing, the average of both networks' predictions, sharpened;
-- mixup of the inputs and these targets (``alpha``); cross-entropy on the labelled part,
-  squared error on the unlabelled part weighted by ``lambda_u`` (ramped in), and a
-  penalty that keeps the mean prediction near the class frequencies of the given labels.
+- labelled rows: co-refinement (:func:`co_refine`), the given label blended with the
+  network's own prediction by the peer's clean posterior ``w``, then sharpened
+  (temperature ``T``);
+- unlabelled rows: co-guessing (:func:`co_guess`), the average of both networks'
+  predictions, sharpened;
+- mixup (:func:`~sknoisy.selection.mixup_draw` and :func:`~sknoisy.selection.mix`) of
+  the inputs and these targets (``alpha``), one draw per batch for both networks;
+- the semi-supervised loss (:func:`semi_supervised_losses`): cross-entropy on the
+  labelled part, squared error on the unlabelled part weighted by ``lambda_u`` (ramped
+  in), and a penalty (:func:`prior_penalty`) that keeps the mean prediction near the
+  class frequencies of the given labels.
 
 Both networks predict: their logits are summed. Feature vectors have no natural
 augmentation, so each batch is perturbed with Gaussian noise and feature masking
@@ -30,7 +35,10 @@ from .losses import get_loss
 from .quality import estimate_noise_rate
 from .selection import (
     AUTO_MAX_EPOCHS,
+    linear_ramp,
     loss_mixture_clean_posterior,
+    mix,
+    mixup_draw,
     sharpen,
 )
 
@@ -72,6 +80,58 @@ class RunStrength(Number):
         return value
 
 
+# -- the algorithm's steps, on tensors ----------------------------------------------------
+def co_divide(losses):
+    """Co-divide: each network's clean posterior of every row, the posterior of the
+    low-loss component of a two-component Gaussian mixture of that network's per-row
+    losses (:func:`~sknoisy.selection.loss_mixture_clean_posterior`). Each network then
+    trains on its peer's division.
+
+    ``losses``: one tensor of per-row losses per network. Returns a float32 tensor of
+    shape ``(n_networks, n)``.
+    """
+    posteriors = [
+        torch.as_tensor(
+            loss_mixture_clean_posterior(network_losses.double().cpu().numpy()),
+            dtype=torch.float32, device=network_losses.device,
+        )  # fmt: skip
+        for network_losses in losses
+    ]
+    return torch.stack(posteriors)
+
+
+def co_refine(given, proba, peer_clean, temperature):
+    """Co-refine a labelled row's target: its given label (one-hot ``given``) blended
+    with the network's own prediction ``proba`` by the peer's clean posterior
+    ``peer_clean``, then sharpened at ``temperature``."""
+    w = peer_clean[:, None]
+    return sharpen(w * given + (1 - w) * proba, temperature)
+
+
+def co_guess(probas, temperature):
+    """Co-guess an unlabelled row's target: the two networks' predictions averaged,
+    then sharpened at ``temperature``."""
+    return sharpen((probas[0] + probas[1]) / 2, temperature)
+
+
+def semi_supervised_losses(log_proba, targets):
+    """The semi-supervised losses, per row, of a network's log-probabilities on the
+    mixed rows against their mixed targets: ``(loss_x, loss_u)``, cross-entropy (for the
+    labelled rows) and the squared error of the probabilities (for the unlabelled ones,
+    weighted by ``lambda_u``)."""
+    loss_x = -(targets * log_proba).sum(dim=1)
+    loss_u = ((log_proba.exp() - targets) ** 2).mean(dim=1)
+    return loss_x, loss_u
+
+
+def prior_penalty(log_proba, prior):
+    """``KL(prior || the batch's mean prediction)``, with ``prior`` the class
+    frequencies of the given labels: the reference's uniform prior would pull the
+    predictions of imbalanced data towards the rare classes."""
+    mean_proba = log_proba.exp().mean(dim=0).clamp_min(1e-12)
+    return (prior * (prior.clamp_min(1e-12).log() - mean_proba.log())).sum()
+
+
 class DivideMixNet(NoisyLabelNet):
     """Two networks, each trained semi-supervised on the division made by the other."""
 
@@ -91,10 +151,10 @@ class DivideMixNet(NoisyLabelNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        epoch = len(self.history) - 1
+        epoch = self.current_epoch
         if epoch < self.state_.warmup_end:
             return
-        self.state_.clean, proba = self.co_divide()
+        self.state_.clean, proba = self.division()
         labelled = (self.state_.clean > self.settings.p_threshold).float().mean(dim=1)
         if self.state_.lambda_u is None:
             # "auto", at the first division: from the confident-learning estimate of the
@@ -103,23 +163,21 @@ class DivideMixNet(NoisyLabelNet):
             noise = estimate_noise_rate(self.data_.labels, proba.double().cpu().numpy())
             self.history.record("noise_estimate", noise)
             self.state_.lambda_u = next(value for bound, value in _AUTO_LAMBDA_U if noise <= bound)
-        ramp = min(1.0, (epoch - self.state_.warmup_end + 1) / max(self.settings.rampup_epochs, 1))
+        ramp = linear_ramp(epoch - self.state_.warmup_end, self.settings.rampup_epochs)
         self.state_.current_lambda_u = self.state_.lambda_u * ramp
         self.history.record("labelled_fraction", float(labelled.mean()))
         self.history.record("lambda_u", self.state_.current_lambda_u)
 
     @torch.no_grad()
-    def co_divide(self):
-        """Each network's clean posterior of every row, from the mixture of its losses;
-        and the two networks' mean predicted probabilities."""
-        posteriors, proba = [], 0.0
+    def division(self):
+        """:func:`co_divide` over the whole training set (eval mode), and the two
+        networks' mean predicted probabilities."""
+        losses, proba = [], 0.0
         for module in self.networks():
             logits = self.full_pass(module)[0]
-            losses = F.cross_entropy(logits, self.data_.y, reduction="none")
-            clean = loss_mixture_clean_posterior(losses.double().cpu().numpy())
-            posteriors.append(torch.as_tensor(clean, dtype=torch.float32, device=losses.device))
+            losses.append(F.cross_entropy(logits, self.data_.y, reduction="none"))
             proba = proba + logits.softmax(dim=1) / 2
-        return torch.stack(posteriors), proba
+        return co_divide(losses), proba
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):
@@ -129,41 +187,30 @@ class DivideMixNet(NoisyLabelNet):
             self.record_logits(index, *logits)
             loss = sum(self.criterion_(out, y) for out in logits)
             return self.weighted_mean(loss, index), tuple(logits)
+        state, settings = self.state_, self.settings
         guesses = [self.eval_forward(module, X) for module in self.networks()]
         self.record_logits(index, *guesses)
         proba = [out.softmax(dim=1) for out in guesses]
-        co_guess = sharpen((proba[0] + proba[1]) / 2, self.settings.T)
+        guessed = co_guess(proba, settings.T)
         given = F.one_hot(y, self.n_classes_).to(X.dtype)
         # One mixing coefficient and partner per batch, shared by both networks.
-        lam = float(torch.distributions.Beta(self.settings.alpha, self.settings.alpha).sample())
-        lam = max(lam, 1.0 - lam)
-        perm = torch.randperm(len(X), device=X.device)
-        X_mixed = lam * X + (1 - lam) * X[perm]
+        lam, perm = mixup_draw(settings.alpha, len(X), X.device)
+        X_mixed = mix(X, lam, perm)
         loss = 0.0
         for k, module in enumerate(self.networks()):
-            peer_clean = self.state_.clean[1 - k, index]
-            labelled = (peer_clean > self.settings.p_threshold).to(X.dtype)
-            refined = sharpen(
-                peer_clean[:, None] * given + (1 - peer_clean[:, None]) * proba[k], self.settings.T
-            )
-            targets = torch.where(labelled[:, None] > 0, refined, co_guess)
-            targets_mixed = lam * targets + (1 - lam) * targets[perm]
-            logits = module(X_mixed)
-            log_proba = logits.log_softmax(dim=1)
-            loss_x = -(targets_mixed * log_proba).sum(dim=1)
-            loss_u = ((log_proba.exp() - targets_mixed) ** 2).mean(dim=1)
+            peer_clean = state.clean[1 - k, index]
+            labelled = (peer_clean > settings.p_threshold).to(X.dtype)
+            refined = co_refine(given, proba[k], peer_clean, settings.T)
+            targets = mix(torch.where(labelled[:, None] > 0, refined, guessed), lam, perm)
+            log_proba = module(X_mixed).log_softmax(dim=1)
+            loss_x, loss_u = semi_supervised_losses(log_proba, targets)
             loss = (
                 loss
                 + self.weighted_mean(loss_x, index, labelled)
-                + self.state_.current_lambda_u * self.weighted_mean(loss_u, index, 1 - labelled)
+                + state.current_lambda_u * self.weighted_mean(loss_u, index, 1 - labelled)
             )
-            if self.settings.prior_penalty:
-                # KL(class frequencies of the given labels || the batch's mean
-                # prediction); the reference's uniform prior would pull the predictions
-                # of imbalanced data towards the rare classes.
-                mean_proba = log_proba.exp().mean(dim=0).clamp_min(1e-12)
-                prior = self.state_.label_prior
-                loss = loss + (prior * (prior.clamp_min(1e-12).log() - mean_proba.log())).sum()
+            if settings.prior_penalty:
+                loss = loss + prior_penalty(log_proba, state.label_prior)
         return loss, tuple(guesses)
 
     @torch.no_grad()
@@ -179,7 +226,7 @@ class DivideMixNet(NoisyLabelNet):
     def estimate_label_quality(self):
         """Label quality: the two networks' mean clean posterior after training; the
         noise rate: the fraction of rows at or below ``p_threshold``."""
-        quality = self.co_divide()[0].mean(dim=0).double().cpu().numpy()
+        quality = self.division()[0].mean(dim=0).double().cpu().numpy()
         return quality, float((quality <= self.settings.p_threshold).mean())
 
     def method_results(self):

@@ -42,7 +42,7 @@ from ._training import NoisyLabelNet
 from ._validation import Epochs, Number, Option
 from .losses import get_loss
 from .quality import confident_joint, estimate_noise_rate
-from .selection import loss_mixture_clean_posterior, sharpen
+from .selection import linear_ramp, loss_mixture_clean_posterior, sharpen
 
 __all__ = ["DualEMClassifier"]
 
@@ -143,11 +143,11 @@ class DualEMNet(NoisyLabelNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        epoch = len(self.history) - 1
+        epoch = self.current_epoch
         after_warmup = epoch - self.state_.warmup_end
         self.state_.beta = 0.0
         if after_warmup >= 0:
-            ramp = min(1.0, (after_warmup + 1) / max(self.settings.cr_ramp_epochs, 1))
+            ramp = linear_ramp(after_warmup, self.settings.cr_ramp_epochs)
             self.state_.beta = self.settings.cr_beta * ramp if self.settings.cr != "none" else 0.0
             self.e_steps()
             self.history.record("cleanness", float(self.state_.cleanness.mean()))

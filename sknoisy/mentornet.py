@@ -107,7 +107,7 @@ class MentorNetNet(NoisyLabelNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self.state_.mentoring = len(self.history) - 1 >= self.state_.burn_in_end
+        self.state_.mentoring = self.current_epoch >= self.state_.burn_in_end
         if self.state_.mentoring and self.state_.percentile is None:
             # "auto", once, at the burn-in's end: keep the share of rows estimated clean.
             noise = float(self.history[-2, "noise_rate"])
@@ -155,7 +155,7 @@ class MentorNetNet(NoisyLabelNet):
         ``(1 - noise rate) * exp(logit)``; it counts while that is at least 0.5 (weights
         in between let wrong labels in partly, and the student memorises them).
         """
-        progress = (len(self.history) - 1) / self.max_epochs
+        progress = self.current_epoch / self.max_epochs
         trusted = self.data_.trusted[index]
         # The mentor is small and trains on its own loss, unscaled: always in float32.
         with torch.autocast(torch.device(self.device).type, enabled=False):

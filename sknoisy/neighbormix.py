@@ -107,7 +107,7 @@ class NeighborMixNet(NoisyLabelNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        epoch = len(self.history) - 1
+        epoch = self.current_epoch
         if epoch < self.state_.warmup_end:
             self.state_.phase = "warmup"
         else:
@@ -164,7 +164,7 @@ class NeighborMixNet(NoisyLabelNet):
         if self.state_.phase == "mixup":
             targets = (
                 self.state_.soft_targets[index]
-                if len(self.history) - 1 >= self.state_.neighbor_start
+                if self.current_epoch >= self.state_.neighbor_start
                 else F.one_hot(y, self.state_.soft_targets.shape[1]).to(torch.float32)
             )
             X_mixed, targets_mixed = mixup(X, targets, self.settings.mixup_alpha)

@@ -26,6 +26,9 @@ __all__ = [
     "loss_mixture_clean_posterior",
     "sharpen",
     "mixup",
+    "mixup_draw",
+    "mix",
+    "linear_ramp",
     "feature_quantiles",
     "normal_scores",
     "augment",
@@ -350,10 +353,51 @@ def mixup(X, targets, alpha):
     >>> torch.allclose(Xm, tm) and torch.allclose(tm.sum(dim=1), torch.ones(4))
     True
     """
+    lam, perm = mixup_draw(alpha, X.shape[0], X.device)
+    return mix(X, lam, perm), mix(targets, lam, perm)
+
+
+def mixup_draw(alpha, n, device=None):
+    """The random part of :func:`mixup`: ``lam ~ Beta(alpha, alpha)`` taken as
+    ``max(lam, 1 - lam)``, and a permutation of ``n`` rows (each row's partner). A
+    method that mixes several things alike (DivideMix: one batch, and each network's
+    targets) draws once and :func:`mix` es each.
+
+    Examples
+    --------
+    >>> lam, perm = mixup_draw(4.0, 3)
+    >>> 0.5 <= lam <= 1.0 and sorted(perm.tolist()) == [0, 1, 2]
+    True
+    """
     lam = float(torch.distributions.Beta(float(alpha), float(alpha)).sample())
-    lam = max(lam, 1.0 - lam)
-    perm = torch.randperm(X.shape[0], device=X.device)
-    return lam * X + (1 - lam) * X[perm], lam * targets + (1 - lam) * targets[perm]
+    return max(lam, 1.0 - lam), torch.randperm(n, device=device)
+
+
+def mix(values, lam, perm):
+    """``lam * values + (1 - lam) * values[perm]``: rows mixed with their partners.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mix(torch.tensor([[0.0], [1.0]]), 0.75, torch.tensor([1, 0])).ravel().tolist()
+    [0.25, 0.75]
+    """
+    return lam * values + (1 - lam) * values[perm]
+
+
+def linear_ramp(epochs_since_start, length):
+    """A weight ramped in linearly: ``(epochs_since_start + 1) / length``, at most 1;
+    ``epochs_since_start`` counts from 0 at the ramp's first epoch. A ``length`` of 0
+    is a step.
+
+    Examples
+    --------
+    >>> [linear_ramp(e, 4) for e in range(5)]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    >>> linear_ramp(0, 0)
+    1.0
+    """
+    return min(1.0, (epochs_since_start + 1) / max(length, 1))
 
 
 def feature_quantiles(X, n_quantiles=1001, max_rows=100_000):

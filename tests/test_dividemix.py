@@ -6,6 +6,63 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from sknoisy import DivideMixClassifier, RobustLossClassifier
+from sknoisy.dividemix import (
+    co_divide,
+    co_guess,
+    co_refine,
+    prior_penalty,
+    semi_supervised_losses,
+)
+from sknoisy.selection import mix, mixup_draw
+
+
+# -- the steps, on tensors made by hand ---------------------------------------------------
+def test_co_divide_gives_each_network_its_own_low_loss_posterior():
+    low, high = torch.full((50,), 0.1), torch.full((50,), 3.0)
+    losses = [torch.cat([low, high]), torch.cat([high, low])]  # the networks disagree
+    clean = co_divide(losses)
+    assert clean.shape == (2, 100) and clean.dtype == torch.float32
+    assert bool((clean[0, :50] > 0.99).all() and (clean[0, 50:] < 0.01).all())
+    assert bool((clean[1, :50] < 0.01).all() and (clean[1, 50:] > 0.99).all())
+
+
+def test_co_refinement_blends_the_label_with_the_prediction_by_the_peers_posterior():
+    given = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    proba = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    # Temperature 1 leaves the blend as it is: w * given + (1 - w) * proba.
+    refined = co_refine(given, proba, torch.tensor([1.0, 0.25]), temperature=1.0)
+    np.testing.assert_allclose(refined, [[1.0, 0.0], [0.25, 0.75]])
+    # Sharpened at 0.5: squared and renormalised.
+    refined = co_refine(given, proba, torch.tensor([0.25, 0.25]), temperature=0.5)
+    np.testing.assert_allclose(refined[0], [0.0625 / 0.625, 0.5625 / 0.625], rtol=1e-6)
+
+
+def test_co_guessing_averages_both_networks_then_sharpens():
+    guessed = co_guess([torch.tensor([[0.8, 0.2]]), torch.tensor([[0.4, 0.6]])], 1.0)
+    np.testing.assert_allclose(guessed, [[0.6, 0.4]], rtol=1e-6)
+    guessed = co_guess([torch.tensor([[0.8, 0.2]]), torch.tensor([[0.4, 0.6]])], 0.5)
+    np.testing.assert_allclose(guessed, [[0.36 / 0.52, 0.16 / 0.52]], rtol=1e-6)
+
+
+def test_one_mixup_draw_mixes_inputs_and_targets_alike():
+    torch.manual_seed(0)
+    lam, perm = mixup_draw(4.0, 5)
+    assert 0.5 <= lam <= 1.0 and sorted(perm.tolist()) == list(range(5))
+    X = torch.arange(5.0)[:, None]
+    np.testing.assert_allclose(mix(X, lam, perm)[:, 0], lam * X[:, 0] + (1 - lam) * X[perm, 0])
+
+
+def test_the_semi_supervised_losses_and_the_prior_penalty():
+    log_proba = torch.tensor([[0.25, 0.75]]).log()
+    loss_x, loss_u = semi_supervised_losses(log_proba, torch.tensor([[1.0, 0.0]]))
+    np.testing.assert_allclose(loss_x, [-np.log(0.25)], rtol=1e-6)
+    np.testing.assert_allclose(loss_u, [(0.75**2 + 0.75**2) / 2], rtol=1e-6)
+    # The mean prediction matches the prior: no penalty; a skewed one pays the KL.
+    balanced = torch.tensor([[0.9, 0.1], [0.1, 0.9]]).log()
+    assert float(prior_penalty(balanced, torch.tensor([0.5, 0.5]))) == pytest.approx(0.0, abs=1e-6)
+    skewed = torch.tensor([[0.9, 0.1], [0.9, 0.1]]).log()
+    expected = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
+    assert float(prior_penalty(skewed, torch.tensor([0.5, 0.5]))) == pytest.approx(expected)
 
 
 def test_co_division_separates_rows_and_beats_plain_ce(blobs_40):
