@@ -7,11 +7,13 @@ Noise Adaptation Layer", ICLR 2017.
 With ``T[i, j] = P(given j | true i)`` (the convention of :mod:`sknoisy.noise`) and the
 network's clean class probabilities ``p(x)``, the given labels follow ``p(x) @ T``:
 
-- ``"forward"``: cross-entropy of the given label under ``p(x) @ T``;
-- ``"backward"``: the per-class cross-entropies of ``p(x)`` mixed by ``T^{-1}``, an
-  unbiased estimate of the loss on the true labels;
-- ``"adaptation_layer"``: as forward, with ``T`` a learned layer (softmax of a free
-  matrix per row) initialised from the estimate; dropped at inference.
+- ``"forward"`` (:func:`forward_corrected_loss`): cross-entropy of the given label under
+  ``p(x) @ T``;
+- ``"backward"`` (:func:`backward_corrected_loss`): the per-class cross-entropies of
+  ``p(x)`` mixed by ``T^{-1}``, an unbiased estimate of the loss on the true labels;
+- ``"adaptation_layer"`` (:class:`NoiseAdaptationLayer`): as forward, with ``T`` a
+  learned layer (softmax of a free matrix per row) initialised from the estimate;
+  dropped at inference.
 
 Unless given, ``T`` is estimated at the end of a warm-up on the given labels, from the
 network's predicted probabilities (:func:`~sknoisy.quality.estimate_transition_matrix`:
@@ -57,6 +59,21 @@ class NoiseAdaptationLayer(nn.Module):
 
     def matrix(self):
         return self.weight.softmax(dim=1)
+
+
+def forward_corrected_loss(log_proba, T, y):
+    """Forward correction, per row: ``-log P(given y | x) = -log sum_i p_i(x) T[i, y]``,
+    the cross-entropy of the given label under the network's clean probabilities
+    pushed through ``T`` (computed in log space)."""
+    log_T = T.clamp_min(1e-30).log()
+    return -torch.logsumexp(log_proba + log_T[:, y].T, dim=1)
+
+
+def backward_corrected_loss(log_proba, T_inverse, y):
+    """Backward correction, per row: ``sum_j T^{-1}[y, j] * (-log p_j(x))``, the
+    per-class cross-entropies mixed by the inverse of ``T``: an unbiased estimate of the
+    loss on the true labels."""
+    return -(T_inverse[y] * log_proba).sum(dim=1)
 
 
 class LossCorrectionNet(NoisyLabelNet):
@@ -154,12 +171,9 @@ class LossCorrectionNet(NoisyLabelNet):
             return self.weighted_mean(self.criterion_(logits, y), index), (logits,)
         log_proba = logits.log_softmax(dim=1)
         if self.settings.correction == "backward":
-            # l(y) = sum_j T^{-1}[y, j] * (-log p_j(x))
-            losses = -(self.state_.inverse[y] * log_proba).sum(dim=1)
+            losses = backward_corrected_loss(log_proba, self.state_.inverse, y)
         else:
-            # -log P(given y | x) = -log sum_i p_i(x) T[i, y]
-            log_T = self.corrected_transition().clamp_min(1e-30).log()
-            losses = -torch.logsumexp(log_proba + log_T[:, y].T, dim=1)
+            losses = forward_corrected_loss(log_proba, self.corrected_transition(), y)
         return self.weighted_mean(losses, index), (logits,)
 
     # -- results -----------------------------------------------------------------------

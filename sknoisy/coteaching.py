@@ -4,8 +4,10 @@ Algorithm, per mini-batch at epoch t:
 
 1. both networks compute per-sample losses on the batch;
 2. each network keeps its (1 - R(t)) smallest-loss samples, with
-   R(t) = forget_rate * min((t / num_gradual) ** exponent, 1);
-3. each network is updated on the samples its *peer* kept.
+   R(t) = forget_rate * min((t / num_gradual) ** exponent, 1)
+   (:func:`~sknoisy.selection.forget_rate_schedule`);
+3. each network is updated on the samples its *peer* kept (:func:`peer_selection` does
+   steps 2 and 3).
 
 With ``forget_rate="auto"``, the target rate is the noise rate estimated at the end of
 each ramp epoch (t < num_gradual) by confident learning
@@ -34,6 +36,19 @@ __all__ = ["CoTeachingClassifier"]
 _MAX_AUTO_FORGET_RATE = 0.9
 
 
+def peer_selection(loss1, loss2, forget_rate, unused=None):
+    """Steps 2 and 3: each network keeps its ``1 - forget_rate`` smallest-loss rows
+    (:func:`~sknoisy.selection.small_loss_mask`), and each is updated on the rows its
+    *peer* kept. Returns ``(mask for network 1's loss, mask for network 2's loss)``.
+    Rows marked ``unused`` (of weight 0) never take a kept slot."""
+    rank1, rank2 = loss1.detach(), loss2.detach()
+    if unused is not None:
+        rank1 = rank1.masked_fill(unused, torch.inf)
+        rank2 = rank2.masked_fill(unused, torch.inf)
+    keep1, keep2 = small_loss_mask(rank1, forget_rate), small_loss_mask(rank2, forget_rate)
+    return keep2, keep1
+
+
 class CoTeachingNet(NoisyLabelNet):
     """Two networks, each updated on the small-loss samples its peer selects."""
 
@@ -57,15 +72,10 @@ class CoTeachingNet(NoisyLabelNet):
         logits1, logits2 = self.module_(X), self.module2_(X)
         self.record_logits(index, logits1, logits2)
         loss1, loss2 = self.criterion_(logits1, y), self.criterion_(logits2, y)
-        rank1, rank2 = loss1.detach(), loss2.detach()
-        if self.data_.sample_weight is not None:  # rows of weight 0 must not take kept slots
-            unused = self.data_.sample_weight[index] == 0
-            rank1 = rank1.masked_fill(unused, torch.inf)
-            rank2 = rank2.masked_fill(unused, torch.inf)
-        keep1 = small_loss_mask(rank1, self.state_.current_forget_rate)
-        keep2 = small_loss_mask(rank2, self.state_.current_forget_rate)
-        # Cross update: each network learns from the samples its peer found clean.
-        loss = self.weighted_mean(loss1, index, keep2) + self.weighted_mean(loss2, index, keep1)
+        weight = self.data_.sample_weight
+        unused = None if weight is None else weight[index] == 0
+        for_1, for_2 = peer_selection(loss1, loss2, self.state_.current_forget_rate, unused)
+        loss = self.weighted_mean(loss1, index, for_1) + self.weighted_mean(loss2, index, for_2)
         return loss, (logits1, logits2)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):

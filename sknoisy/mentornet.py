@@ -1,13 +1,15 @@
 """MentorNet (Jiang et al., ICML 2018): a predefined or a data-driven curriculum.
 
 A mentor weights each sample of a student network's mini-batch. The predefined mentor
-(MentorNet-PD) is self-paced learning: a sample counts while its loss is below a
-threshold ``lambda``, the exponential moving average of the ``percentile``-th
-percentile of the recent batches' losses; samples above it, mostly the wrongly
-labelled ones (a network fits them last), get weight 0.
+(MentorNet-PD) is self-paced learning (:func:`self_paced_weights`): a sample counts
+while its loss is below a threshold ``lambda``, the exponential moving average of the
+``percentile``-th percentile of the recent batches' losses
+(``MentorNetNet.update_threshold``); samples above it, mostly the wrongly labelled ones
+(a network fits them last), get weight 0.
 
-The data-driven mentor (MentorNet-DD), used when ``fit`` is given a mask of trusted
-rows (labels known to be right), is a small network on a sample's loss, its loss minus
+The data-driven mentor (MentorNet-DD, :class:`DataDrivenMentor` and
+``MentorNetNet.data_driven_weights``), used when ``fit`` is given a mask of trusted rows
+(labels known to be right), is a small network on a sample's loss, its loss minus
 ``lambda``, its label and the training progress. It learns alongside the student to
 tell the trusted rows from the others, which makes it an estimate of the probability
 that a row's label is right; a row counts while that is at least one half.
@@ -59,6 +61,12 @@ class DataDrivenMentor(nn.Module):
             dim=1,
         )
         return self.layers(features).squeeze(1)
+
+
+def self_paced_weights(losses, threshold):
+    """MentorNet-PD's weights: 1 for a sample whose loss is at most ``threshold``
+    (``lambda``), 0 above it."""
+    return (losses <= threshold).to(losses.dtype)
 
 
 class MentorNetNet(NoisyLabelNet):
@@ -129,7 +137,7 @@ class MentorNetNet(NoisyLabelNet):
             return self.weighted_mean(losses, index), (logits,)
         self.update_threshold(losses.detach())
         if not self.data_driven:
-            weights = (losses.detach() <= self.state_.threshold).to(losses.dtype)
+            weights = self_paced_weights(losses.detach(), self.state_.threshold)
         else:
             weights = self.data_driven_weights(losses.detach(), y, index)
         self.state_.weight_sum.index_add_(0, index, weights)

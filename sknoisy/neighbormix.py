@@ -17,15 +17,16 @@ the network's predictions.
 Phases, per epoch ``e`` (``W`` = warm-up epochs, ``S`` = ``neighbor_start``):
 
 - ``e < W``: cross-entropy on the given labels;
-- ``W <= e <= S``: mixup with a random partner, on the given labels (on the soft targets
-  at ``e = S``);
-- ``e > S``: neighbour mixing on the soft targets;
+- ``W <= e <= S``: mixup with a random partner (:func:`~sknoisy.selection.mixup`), on
+  the given labels (on the soft targets at ``e = S``);
+- ``e > S``: neighbour mixing on the soft targets (``NeighborMixNet.neighbor_mix``);
 - from ``e = S`` on, every ``target_update_every`` epochs, the soft targets move towards
-  the network's predictions (``momentum``).
+  the network's predictions (:func:`update_soft_targets`, ``momentum``).
 
-From the warm-up's end, each epoch begins with one eval pass over the training set; it
-gives the per-row losses for the mixture model, the predictions for the soft targets and
-the representations for the neighbour search.
+From the warm-up's end, each epoch begins with one eval pass over the training set
+(``NeighborMixNet.epoch_pass``); it gives the per-row losses for the mixture model
+(``NeighborMixNet.clean_posterior``), the predictions for the soft targets and the
+representations for the neighbour search (:func:`dataset_neighbors`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ def dataset_neighbors(Z, n_neighbors, metric, block_size=_DISTANCE_BLOCK_SIZE):
     )  # fmt: skip
 
 
+def update_soft_targets(soft_targets, proba, momentum):
+    """The soft targets' step towards the network's predictions: the exponential moving
+    average ``momentum * soft_targets + (1 - momentum) * proba``."""
+    return momentum * soft_targets + (1 - momentum) * proba
+
+
 class NeighborMixNet(NoisyLabelNet):
     """One network trained on synthetic rows mixed with their neighbours."""
 
@@ -132,8 +139,9 @@ class NeighborMixNet(NoisyLabelNet):
         labels = state.soft_targets.argmax(dim=1) if settings.loss_target == "corrected" else None
         state.clean = self.clean_posterior(logits, labels)
         if update_targets:
-            m = settings.momentum
-            state.soft_targets = m * state.soft_targets + (1 - m) * logits.softmax(dim=1)
+            state.soft_targets = update_soft_targets(
+                state.soft_targets, logits.softmax(dim=1), settings.momentum
+            )
         state.neighbors = None
         if need_representation:
             k = min(settings.n_neighbors, n - 1)

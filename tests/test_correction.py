@@ -5,8 +5,41 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from sknoisy import LossCorrectionClassifier, RobustLossClassifier, make_label_noise
+from sknoisy.correction import (
+    NoiseAdaptationLayer,
+    backward_corrected_loss,
+    forward_corrected_loss,
+)
 from sknoisy.noise import pairflip_transition_matrix, transition_matrix
 from sknoisy.quality import estimate_transition_matrix
+
+
+def test_the_corrected_losses_on_a_hand_made_transition():
+    import torch
+
+    T = torch.tensor([[0.8, 0.2], [0.4, 0.6]])  # rows: true classes
+    log_proba = torch.tensor([[0.5, 0.5], [1.0, 1e-12]]).log()
+    y = torch.tensor([1, 0])
+    # Forward: -log sum_i p_i T[i, y]: row 0, 0.5 * 0.2 + 0.5 * 0.6; row 1, T[0, 0].
+    np.testing.assert_allclose(forward_corrected_loss(log_proba, T, y),
+                               [-np.log(0.4), -np.log(0.8)], rtol=1e-5)  # fmt: skip
+    # Backward: sum_j inv(T)[y, j] * -log p_j; with T the identity, plain cross-entropy.
+    np.testing.assert_allclose(backward_corrected_loss(log_proba, torch.eye(2), y),
+                               [np.log(2), 0.0], atol=1e-6)  # fmt: skip
+    inverse = torch.linalg.inv(T)
+    expected = -(inverse[1, 0] * np.log(0.5) + inverse[1, 1] * np.log(0.5))
+    assert float(backward_corrected_loss(log_proba, inverse, y)[0]) == pytest.approx(expected)
+
+
+def test_the_adaptation_layer_starts_from_the_estimate_and_stays_stochastic():
+    import torch
+
+    layer = NoiseAdaptationLayer(2)
+    T = torch.tensor([[0.8, 0.2], [0.4, 0.6]])
+    with torch.no_grad():
+        layer.initialise(T)
+    torch.testing.assert_close(layer.matrix(), T)
+    torch.testing.assert_close(layer.matrix().sum(dim=1), torch.ones(2))
 
 
 @pytest.fixture(scope="module")

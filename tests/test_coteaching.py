@@ -14,6 +14,30 @@ from sknoisy import (
     RobustLossClassifier,
     make_label_noise,
 )
+from sknoisy.coteaching import peer_selection
+from sknoisy.selection import forget_rate_schedule
+
+
+def test_the_forget_rate_ramps_to_its_target():
+    # R(t) = forget_rate * min((t / num_gradual) ** exponent, 1)
+    assert [forget_rate_schedule(0.4, t, 4, 1.0) for t in range(6)] == pytest.approx(
+        [0.0, 0.1, 0.2, 0.3, 0.4, 0.4]
+    )
+    assert forget_rate_schedule(0.4, 2, 4, 2.0) == pytest.approx(0.1)
+
+
+def test_each_network_learns_from_the_rows_its_peer_kept():
+    import torch
+
+    loss1 = torch.tensor([0.1, 0.2, 3.0, 4.0])  # network 1 finds rows 0 and 1 clean
+    loss2 = torch.tensor([5.0, 0.3, 0.1, 6.0])  # network 2 finds rows 1 and 2 clean
+    for_1, for_2 = peer_selection(loss1, loss2, forget_rate=0.5)
+    assert for_1.tolist() == [0.0, 1.0, 1.0, 0.0]  # network 2's choice
+    assert for_2.tolist() == [1.0, 1.0, 0.0, 0.0]  # network 1's choice
+    # A row of weight 0 never takes a kept slot, however small its loss.
+    unused = torch.tensor([True, False, False, False])
+    _, for_2 = peer_selection(loss1, loss2, 0.5, unused)
+    assert for_2.tolist() == [0.0, 1.0, 1.0, 0.0]
 
 
 def test_forget_rate_ramps_as_the_paper_says(noisy_digits):

@@ -1,5 +1,7 @@
 """MentorNet: the self-paced mentor (PD) and the mentor learned from trusted rows (DD)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,30 @@ from sklearn.model_selection import GridSearchCV
 
 from sknoisy import MentorNetClassifier, RobustLossClassifier
 from sknoisy._training import FitState, MethodSettings
-from sknoisy.mentornet import MentorNetNet
+from sknoisy.mentornet import DataDrivenMentor, MentorNetNet, self_paced_weights
+
+
+def test_the_self_paced_mentor_keeps_the_losses_below_lambda():
+    weights = self_paced_weights(torch.tensor([0.1, 0.5, 0.9]), torch.tensor(0.5))
+    assert weights.tolist() == [1.0, 1.0, 0.0]
+
+
+def test_the_data_driven_mentor_weighs_by_its_density_ratio_and_trusts_trusted_rows():
+    """A mentor whose output is 0 (density ratio exp(0) = 1): a row counts while
+    1 - noise rate is at least 0.5; trusted rows always."""
+    mentor = DataDrivenMentor(2)
+    torch.nn.init.zeros_(mentor.layers[-1].weight)
+    torch.nn.init.zeros_(mentor.layers[-1].bias)
+    net = MentorNetNet.__new__(MentorNetNet)
+    net.mentor_, net.max_epochs, net.device = mentor, 10, "cpu"
+    net.history_ = [{}, {}]  # in the second epoch
+    net.data_ = SimpleNamespace(trusted=torch.tensor([True, False, False]))
+    losses, y, index = torch.tensor([0.1, 0.2, 3.0]), torch.tensor([0, 1, 0]), torch.arange(3)
+    for percentile, expected in [(60.0, [1.0, 1.0, 1.0]), (40.0, [1.0, 0.0, 0.0])]:
+        net.state_ = FitState(percentile=percentile, threshold=torch.tensor(0.5))
+        assert net.data_driven_weights(losses, y, index).tolist() == expected
+    # The step trained the mentor: its gradients are there.
+    assert mentor.layers[-1].weight.grad is not None
 
 
 def test_the_mentor_beats_plain_ce_and_finds_the_wrong_labels(blobs_40):

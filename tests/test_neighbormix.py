@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from sknoisy import NeighborMixClassifier, RobustLossClassifier
 from sknoisy._training import FitState, MethodSettings
-from sknoisy.neighbormix import NeighborMixNet, dataset_neighbors
+from sknoisy.neighbormix import NeighborMixNet, dataset_neighbors, update_soft_targets
 
 
 def test_clean_posterior_separates_rows_and_beats_plain_ce(blobs_40):
@@ -85,6 +85,44 @@ def test_a_corrupted_row_is_replaced_by_its_clean_neighbour():
     # When every member looks corrupted, the row is kept.
     X_mixed, _ = NeighborMixNet.neighbor_mix(_mixing_state([0.0, 0.0, 0.0]), X, index)
     np.testing.assert_allclose(X_mixed[:, 0], [10.0, 20.0, 30.0])
+
+
+def test_the_soft_targets_move_towards_the_predictions():
+    targets = update_soft_targets(torch.eye(2), torch.tensor([[0.0, 1.0], [0.0, 1.0]]), 0.75)
+    np.testing.assert_allclose(targets, [[0.75, 0.25], [0.0, 1.0]])
+
+
+def _epoch_pass_net(logits, labels):
+    """A stand-in for the net at an epoch's start: its eval pass returns ``logits``."""
+    net = NeighborMixNet.__new__(NeighborMixNet)
+    net.module_ = None
+    net.settings = MethodSettings(neighbor_scope="batch", loss_target="given", momentum=0.5,
+                                  loss_window=2, n_neighbors=1, metric="euclidean")  # fmt: skip
+    n, k = logits.shape
+    net.state_ = FitState(phase="mixup", soft_targets=torch.eye(k)[labels], recent_losses=[],
+                          clean=None, neighbors=None)  # fmt: skip
+    net.data_ = SimpleNamespace(y=labels)
+    net.full_pass = lambda module, representation=False: (logits,)
+    net.record_logits = lambda index, *out: None
+    return net
+
+
+def test_the_epoch_pass_scores_rows_and_updates_the_soft_targets():
+    # 40 rows the network fits (logit 5 on the label) and 10 it does not.
+    labels = torch.tensor([0, 1] * 25)
+    logits = torch.nn.functional.one_hot(labels, 2).float() * 5
+    logits[40:] = logits[40:].flip(1)
+    net = _epoch_pass_net(logits, labels)
+    net.epoch_pass(update_targets=False)
+    clean = net.state_.clean
+    assert bool((clean[:40] > 0.9).all() and (clean[40:] < 0.1).all())
+    assert torch.equal(net.state_.soft_targets, torch.eye(2)[labels])  # not updated
+    # The mixture reads the losses averaged over the last loss_window passes.
+    assert len(net.state_.recent_losses) == 1
+    net.epoch_pass(update_targets=True)
+    assert len(net.state_.recent_losses) == 2
+    expected = 0.5 * torch.eye(2)[labels] + 0.5 * logits.softmax(dim=1)
+    torch.testing.assert_close(net.state_.soft_targets, expected)
 
 
 class _NoRepresentation(torch.nn.Module):
