@@ -74,16 +74,8 @@ import torch.nn.functional as F
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 
-from sknoisy import (
-    CoTeachingClassifier,
-    DivideMixClassifier,
-    DualEMClassifier,
-    LossCorrectionClassifier,
-    MentorNetClassifier,
-    NeighborMixClassifier,
-    RobustLossClassifier,
-    make_label_noise,
-)
+import sknoisy
+from sknoisy import make_label_noise
 from sknoisy.modules import MLP
 
 TARGET_RATIO = 1.25
@@ -358,13 +350,13 @@ def main(argv=None):
     X, y = make_data(args.n_samples)
     common = {"max_epochs": args.max_epochs, "device": args.device, "random_state": 0}
     estimators = [
-        ('RobustLossClassifier("ce")', RobustLossClassifier("ce", **common)),
-        ("CoTeachingClassifier()", CoTeachingClassifier(**common)),
-        ("DualEMClassifier()", DualEMClassifier(**common)),
-        ("NeighborMixClassifier()", NeighborMixClassifier(**common)),
-        ("DivideMixClassifier()", DivideMixClassifier(**common)),
-        ("LossCorrectionClassifier()", LossCorrectionClassifier(**common)),
-        ("MentorNetClassifier()", MentorNetClassifier(**common)),
+        ('RobustLossClassifier("ce")', sknoisy.RobustLossClassifier("ce", **common)),
+        ("CoTeachingClassifier()", sknoisy.CoTeachingClassifier(**common)),
+        ("DualEMClassifier()", sknoisy.DualEMClassifier(**common)),
+        ("NeighborMixClassifier()", sknoisy.NeighborMixClassifier(**common)),
+        ("DivideMixClassifier()", sknoisy.DivideMixClassifier(**common)),
+        ("LossCorrectionClassifier()", sknoisy.LossCorrectionClassifier(**common)),
+        ("MentorNetClassifier()", sknoisy.MentorNetClassifier(**common)),
     ]
     if args.estimators:
         wanted = set(args.estimators.split(","))

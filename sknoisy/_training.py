@@ -30,9 +30,15 @@ from .selection import (
 )
 
 __all__ = [
-    "TensorDataset", "TensorBatchIterator", "NoisyLabelNet", "NonFiniteError",
-    "MethodSettings", "FitState", "TrainingRows", "FitResult",
-]  # fmt: skip
+    "TensorDataset",
+    "TensorBatchIterator",
+    "NoisyLabelNet",
+    "NonFiniteError",
+    "MethodSettings",
+    "FitState",
+    "TrainingRows",
+    "FitResult",
+]
 
 # Rows per forward pass when a method scores the whole training set.
 _FULL_PASS_BATCH = 4096
@@ -213,7 +219,8 @@ class NoisyLabelNet(NeuralNet):
     #: whose first step after the warm-up reads the network's fit of the data (a loss
     #: division, a noise-rate or transition estimate) take up to half the run: on small
     #: data, with few steps per epoch, a network that has learnt little makes every label
-    #: look wrong, even clean ones, and sklearn's check_classifiers_train fails at 10%.
+    #: look wrong, even clean ones: after a warm-up of a tenth of the run, the method
+    #: sets clean rows aside with the wrong ones and learns too little from the rest.
     auto_warmup_max_fraction = AUTO_WARMUP_FRACTION
     #: Whether an automatic warm-up ends with an estimate from the predictions averaged
     #: over its epochs; if so it is lengthened by

@@ -8,11 +8,11 @@ the *other* network, which keeps a network from confirming its own mistakes:
 
 - labelled rows: co-refinement (:func:`co_refine`), the given label blended with the
   network's own prediction by the peer's clean posterior ``w``, then sharpened
-  (temperature ``T``);
+  (``temperature``);
 - unlabelled rows: co-guessing (:func:`co_guess`), the average of both networks'
   predictions, sharpened;
 - mixup (:func:`~sknoisy.selection.mixup_draw` and :func:`~sknoisy.selection.mix`) of
-  the inputs and these targets (``alpha``), one draw per batch for both networks;
+  the inputs and these targets (``mixup_alpha``), one draw per batch for both networks;
 - the semi-supervised loss (:func:`semi_supervised_losses`): cross-entropy on the
   labelled part, squared error on the unlabelled part weighted by ``lambda_u`` (ramped
   in), and a penalty (:func:`prior_penalty`) that keeps the mean prediction near the
@@ -52,13 +52,13 @@ __all__ = ["DivideMixClassifier"]
 # targets lock the networks into their early mistakes. With fewer labelled rows the
 # guesses are what lets the networks learn at all.
 _AUTO_LAMBDA_U = ((0.55, 0.0), (0.75, 25.0), (1.0, 50.0))
-# alpha="auto" and augment_noise="auto" on runs of AUTO_MAX_EPOCHS passes or more.
-_FULL_ALPHA = 4.0
+# mixup_alpha="auto" and augment_noise="auto" on runs of AUTO_MAX_EPOCHS passes or more.
+_FULL_MIXUP_ALPHA = 4.0
 _FULL_AUGMENT_NOISE = 0.5
 
 
 class RunStrength(Number):
-    """``alpha`` or ``augment_noise``: a number at least 0 (above 0 with ``low_open``)
+    """``mixup_alpha`` or ``augment_noise``: a number at least 0 (above 0 with ``low_open``)
     as it is; ``"auto"`` as ``full`` times the run's share of ``AUTO_MAX_EPOCHS``
     passes, at most ``full``.
 
@@ -191,16 +191,16 @@ class DivideMixNet(NoisyLabelNet):
         guesses = [self.eval_forward(module, X) for module in self.networks()]
         self.record_logits(index, *guesses)
         proba = [out.softmax(dim=1) for out in guesses]
-        guessed = co_guess(proba, settings.T)
+        guessed = co_guess(proba, settings.temperature)
         given = F.one_hot(y, self.n_classes_).to(X.dtype)
         # One mixing coefficient and partner per batch, shared by both networks.
-        lam, perm = mixup_draw(settings.alpha, len(X), X.device)
+        lam, perm = mixup_draw(settings.mixup_alpha, len(X), X.device)
         X_mixed = mix(X, lam, perm)
         loss = 0.0
         for k, module in enumerate(self.networks()):
             peer_clean = state.clean[1 - k, index]
             labelled = (peer_clean > settings.p_threshold).to(X.dtype)
-            refined = co_refine(given, proba[k], peer_clean, settings.T)
+            refined = co_refine(given, proba[k], peer_clean, settings.temperature)
             targets = mix(torch.where(labelled[:, None] > 0, refined, guessed), lam, perm)
             log_proba = module(X_mixed).log_softmax(dim=1)
             loss_x, loss_u = semi_supervised_losses(log_proba, targets)
@@ -232,7 +232,7 @@ class DivideMixNet(NoisyLabelNet):
     def method_results(self):
         return {
             "warmup_end": self.state_.warmup_end,
-            "alpha": self.settings.alpha,
+            "mixup_alpha": self.settings.mixup_alpha,
             "augment_noise": self.settings.augment_noise,
             "lambda_u": self.state_.lambda_u,
         }
@@ -264,9 +264,9 @@ class DivideMixClassifier(BaseNoisyClassifier):
         data, with few steps per epoch, DivideMix warms up longer.)
     p_threshold : float in (0, 1), default=0.5
         Clean posterior above which a row is labelled.
-    T : float, default=0.5
+    temperature : float, default=0.5
         Sharpening temperature of the refined labels and the guesses.
-    alpha : "auto" or float, default="auto"
+    mixup_alpha : "auto" or float, default="auto"
         Beta parameter of mixup. ``"auto"``: 4.0 on runs of 50 epochs or more, and on
         shorter ones in proportion to their epochs (large data, which ``max_epochs="auto"``
         gives 10 to 50 epochs, memorises less).
@@ -288,15 +288,21 @@ class DivideMixClassifier(BaseNoisyClassifier):
         inverse normal CDF), mapped back through the feature's quantiles
         (:func:`~sknoisy.selection.augment`); 0 turns it off. ``"auto"``: 0.5 on runs
         of 50 epochs or more, and on shorter ones in proportion to their epochs, as
-        ``alpha``.
+        ``mixup_alpha``.
     augment_mask : float in [0, 1), default=0.0
         Probability that a feature of a training row is replaced by its mean.
     {common_parameters}
+    T : deprecated
+        Renamed ``temperature``: set, it is used for ``temperature``, with a
+        ``FutureWarning``, until sknoisy 0.3.
+    alpha : deprecated
+        Renamed ``mixup_alpha``: set, it is used for ``mixup_alpha``, with a
+        ``FutureWarning``, until sknoisy 0.3.
 
     Attributes
     ----------
-    alpha_ : float
-        The mixup's Beta parameter used (``alpha`` resolved).
+    mixup_alpha_ : float
+        The mixup's Beta parameter used (``mixup_alpha`` resolved).
     augment_noise_ : float
         The augmentation's noise used (``augment_noise`` resolved).
     lambda_u_ : float or None
@@ -335,14 +341,15 @@ class DivideMixClassifier(BaseNoisyClassifier):
     _parameters = {
         "warmup_epochs": Epochs(warmup=True),
         "p_threshold": Number(0, 1, low_open=True, high_open=True),
-        "T": Number(0, low_open=True),
-        "alpha": RunStrength(_FULL_ALPHA, low_open=True),
+        "temperature": Number(0, low_open=True),
+        "mixup_alpha": RunStrength(_FULL_MIXUP_ALPHA, low_open=True),
         "lambda_u": Number(0, auto=True),
         "rampup_epochs": Epochs(),
         "prior_penalty": Flag(),
         "augment_noise": RunStrength(_FULL_AUGMENT_NOISE),
         "augment_mask": Number(0, 1, high_open=True),
     }
+    _renamed = {"T": "temperature", "alpha": "mixup_alpha"}
     _n_networks = 2
 
     def __init__(
@@ -350,8 +357,8 @@ class DivideMixClassifier(BaseNoisyClassifier):
         *,
         warmup_epochs="auto",
         p_threshold=0.5,
-        T=0.5,
-        alpha="auto",
+        temperature=0.5,
+        mixup_alpha="auto",
         lambda_u="auto",
         rampup_epochs=0.1,
         prior_penalty=True,
@@ -372,11 +379,13 @@ class DivideMixClassifier(BaseNoisyClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        T="deprecated",
+        alpha="deprecated",
     ):
         self.warmup_epochs = warmup_epochs
         self.p_threshold = p_threshold
-        self.T = T
-        self.alpha = alpha
+        self.temperature = temperature
+        self.mixup_alpha = mixup_alpha
         self.lambda_u = lambda_u
         self.rampup_epochs = rampup_epochs
         self.prior_penalty = prior_penalty
@@ -397,13 +406,15 @@ class DivideMixClassifier(BaseNoisyClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.T = T
+        self.alpha = alpha
 
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
     def _copy_fitted_state(self, result):
         self.warmup_epochs_ = int(result.warmup_end)
-        self.alpha_ = result.alpha
+        self.mixup_alpha_ = result.mixup_alpha
         self.augment_noise_ = result.augment_noise
         # None when "auto" never chose it: training ended before the first division.
         self.lambda_u_ = result.lambda_u

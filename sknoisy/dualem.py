@@ -239,7 +239,7 @@ class DualEMNet(NoisyLabelNet):
         return torch.zeros(len(log_proba), device=log_proba.device)
 
     def compute_loss(self, X, y, index):
-        X_weak = self.augment(X, index, self.settings.weak_noise)
+        X_weak = self.augment(X, index, self.settings.augment_noise)
         logits_main = self.module_(X_weak)
         self.record_logits(index, logits_main)
         log_main = logits_main.log_softmax(dim=1)
@@ -257,7 +257,9 @@ class DualEMNet(NoisyLabelNet):
         # corrupted rows, whose pseudo-labels it learns.
         clean = state.selected[index]
         shape = (-1,) + (1,) * (X.dim() - 1)
-        X_strong = self.augment(X, index, settings.strong_noise, settings.strong_mask)
+        X_strong = self.augment(
+            X, index, settings.strong_augment_noise, settings.strong_augment_mask
+        )
         X_aux = torch.where(clean.view(shape) > 0, X_weak, X_strong)
         logits_aux = self.module2_(X_aux)
         loss_aux = auxiliary_m_step_loss(
@@ -358,18 +360,21 @@ class DualEMClassifier(BaseNoisyClassifier):
         Weight of the auxiliary network's pseudo-label loss on corrupted rows.
     cleanness_momentum : float in [0, 1), default=0.5
         Weight of the previous epochs' cleanness in each new posterior (0: none).
-    weak_noise : float, default=0.5
+    augment_noise : float, default=0.5
         Standard deviation of the Gaussian noise of the weak view, on which both
         networks train, in each feature's normal scores (its quantiles among the
         training rows, through the inverse normal CDF), mapped back through the
         feature's quantiles (:func:`~sknoisy.selection.augment`). It also slows the
         memorisation of wrong labels; 0 turns it off.
-    strong_noise : float, default=1.0
+    strong_augment_noise : float, default=1.0
         Standard deviation of the Gaussian noise of the strong view (the auxiliary
         network's pseudo-label training), in the same normal scores.
-    strong_mask : float in [0, 1), default=0.15
+    strong_augment_mask : float in [0, 1), default=0.15
         Probability that the strong view replaces a feature by its training mean.
     {common_parameters}
+    weak_noise, strong_noise, strong_mask : deprecated
+        Renamed ``augment_noise``, ``strong_augment_noise`` and ``strong_augment_mask``:
+        set, each is used for its new name, with a ``FutureWarning``, until sknoisy 0.3.
 
     Attributes
     ----------
@@ -421,9 +426,14 @@ class DualEMClassifier(BaseNoisyClassifier):
         "pl_threshold": Number(0, 1),
         "lambda_u": Number(0),
         "cleanness_momentum": Number(0, 1, high_open=True),
-        "weak_noise": Number(0),
-        "strong_noise": Number(0),
-        "strong_mask": Number(0, 1, high_open=True),
+        "augment_noise": Number(0),
+        "strong_augment_noise": Number(0),
+        "strong_augment_mask": Number(0, 1, high_open=True),
+    }
+    _renamed = {
+        "weak_noise": "augment_noise",
+        "strong_noise": "strong_augment_noise",
+        "strong_mask": "strong_augment_mask",
     }
     _n_networks = 2
 
@@ -441,9 +451,9 @@ class DualEMClassifier(BaseNoisyClassifier):
         pl_threshold=0.9,
         lambda_u=1.0,
         cleanness_momentum=0.5,
-        weak_noise=0.5,
-        strong_noise=1.0,
-        strong_mask=0.15,
+        augment_noise=0.5,
+        strong_augment_noise=1.0,
+        strong_augment_mask=0.15,
         standardize=True,
         module=None,
         module_params=None,
@@ -459,6 +469,9 @@ class DualEMClassifier(BaseNoisyClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        weak_noise="deprecated",
+        strong_noise="deprecated",
+        strong_mask="deprecated",
     ):
         self.noise_rate = noise_rate
         self.corruption = corruption
@@ -471,9 +484,9 @@ class DualEMClassifier(BaseNoisyClassifier):
         self.pl_threshold = pl_threshold
         self.lambda_u = lambda_u
         self.cleanness_momentum = cleanness_momentum
-        self.weak_noise = weak_noise
-        self.strong_noise = strong_noise
-        self.strong_mask = strong_mask
+        self.augment_noise = augment_noise
+        self.strong_augment_noise = strong_augment_noise
+        self.strong_augment_mask = strong_augment_mask
         self.standardize = standardize
         self.module = module
         self.module_params = module_params
@@ -489,6 +502,9 @@ class DualEMClassifier(BaseNoisyClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.weak_noise = weak_noise
+        self.strong_noise = strong_noise
+        self.strong_mask = strong_mask
 
     def _criterion(self):
         return get_loss("ce", reduction="none")

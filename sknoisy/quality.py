@@ -333,14 +333,12 @@ def estimate_noise_rate(labels, pred_probs):
 
     Examples
     --------
+    The third row is labelled 1 but confidently predicted as class 0: one of five.
+
     >>> import numpy as np
-    >>> p = np.array([[0.9, 0.1],
-    ...               [0.9, 0.1],
-    ...               [0.2, 0.8],
-    ...               [0.9, 0.1]])
-    >>> y = np.array([0, 0, 1, 1])
-    >>> estimate_noise_rate(y, p)
-    0.25
+    >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.9, 0.1], [0.2, 0.8], [0.1, 0.9]])
+    >>> estimate_noise_rate(np.array([0, 0, 1, 1, 1]), p)
+    0.2
     """
     joint = confident_joint(labels, pred_probs, calibrate=True)
     total = joint.sum()

@@ -363,6 +363,22 @@ def mixup_draw(alpha, n, device=None):
     method that mixes several things alike (DivideMix: one batch, and each network's
     targets) draws once and :func:`mix` es each.
 
+    Parameters
+    ----------
+    alpha : float
+        Beta parameter, > 0.
+    n : int
+        Rows in the batch.
+    device : torch.device or str, default=None
+        Where the permutation lives (the batch's device).
+
+    Returns
+    -------
+    lam : float
+        In [0.5, 1].
+    perm : torch.Tensor of shape (n,)
+        Each row's partner.
+
     Examples
     --------
     >>> lam, perm = mixup_draw(4.0, 3)
@@ -376,6 +392,19 @@ def mixup_draw(alpha, n, device=None):
 def mix(values, lam, perm):
     """``lam * values + (1 - lam) * values[perm]``: rows mixed with their partners.
 
+    Parameters
+    ----------
+    values : torch.Tensor of shape (n, ...)
+        Inputs or targets.
+    lam : float
+        The weight of each row itself.
+    perm : torch.Tensor of shape (n,)
+        Each row's partner (:func:`mixup_draw`).
+
+    Returns
+    -------
+    mixed : torch.Tensor, the shape of ``values``
+
     Examples
     --------
     >>> import torch
@@ -386,9 +415,19 @@ def mix(values, lam, perm):
 
 
 def linear_ramp(epochs_since_start, length):
-    """A weight ramped in linearly: ``(epochs_since_start + 1) / length``, at most 1;
-    ``epochs_since_start`` counts from 0 at the ramp's first epoch. A ``length`` of 0
-    is a step.
+    """A weight ramped in linearly: ``(epochs_since_start + 1) / length``, at most 1.
+
+    Parameters
+    ----------
+    epochs_since_start : int
+        0 at the ramp's first epoch.
+    length : int
+        Epochs to full weight; 0 is a step.
+
+    Returns
+    -------
+    weight : float
+        In (0, 1].
 
     Examples
     --------

@@ -4,7 +4,7 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from sknoisy import make_label_noise
+from sknoisy import RobustLossClassifier, make_label_noise
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +38,12 @@ def blobs_40():
     )
     y_noisy = make_label_noise(y_train, "symmetric", 0.4, random_state=0)
     return X_train, X_test, y_train, y_noisy, y_test
+
+
+@pytest.fixture(scope="session")
+def ce_score_40(blobs_40):
+    """Plain cross-entropy's clean-test accuracy on ``blobs_40`` (30 epochs): the bar a
+    noise-robust method must clear there."""
+    X_train, X_test, _, y_noisy, y_test = blobs_40
+    ce = RobustLossClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
+    return ce.score(X_test, y_test)

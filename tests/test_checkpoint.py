@@ -12,7 +12,7 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 from skorch.callbacks import Callback
-from test_estimators import ESTIMATORS, _InterruptAt
+from test_estimators import ESTIMATORS, CountEpochs, _InterruptAt
 
 from sknoisy import (
     CoTeachingClassifier,
@@ -54,15 +54,6 @@ class _KillAt(Callback):
             raise _Killed
 
 
-class _CountEpochs(Callback):
-    def initialize(self):
-        self.epochs_run = 0
-        return self
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.epochs_run += 1
-
-
 def _callback(clf, kind):
     return next(cb for _, cb in clf.net_.callbacks_ if isinstance(cb, kind))
 
@@ -86,11 +77,11 @@ def test_killed_fit_resumes_to_the_uninterrupted_result(Estimator, data, tmp_pat
         )
     assert path.exists()
 
-    clf = Estimator(callbacks=[TrainingCheckpoint(path), _CountEpochs()], **PARAMS)
+    clf = Estimator(callbacks=[TrainingCheckpoint(path), CountEpochs()], **PARAMS)
     clf.fit(X, y, **fit_params)
     # Resumed from epoch 5, the last completed one: only epochs 6 to 8 ran again.
     assert _callback(clf, TrainingCheckpoint).resumed_from_ == 5
-    assert _callback(clf, _CountEpochs).epochs_run == 3
+    assert _callback(clf, CountEpochs).epochs_run == 3
     _assert_same_fit(clf, reference, X)
     assert not path.exists()  # a completed fit removes its checkpoint
 

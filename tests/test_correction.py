@@ -111,24 +111,3 @@ def test_anchor_and_confident_joint_estimates_on_known_probabilities():
     for method in ("anchor", "confident_joint"):
         estimate = estimate_transition_matrix(labels, proba, method=method)
         assert np.abs(estimate - T).max() < 0.05, method
-
-
-@pytest.mark.parametrize(
-    "params, message",
-    [
-        ({"correction": "sideways"}, "correction must be one of"),
-        ({"transition_matrix": "guess"}, "transition_matrix must be one of"),
-        ({"transition_matrix": np.eye(3)}, r"shape \(5, 5\)"),
-        ({"transition_matrix": np.full((5, 5), 0.5)}, "rows must sum to 1"),
-        ({"transition_matrix": -np.eye(5) + 2 / 5}, "non-negative"),
-        ({"transition_matrix": np.eye(5)[[0, 0, 1, 2, 3]]}, r"probability 0 to labels .*\[4\]"),
-        ({"correction": "backward", "transition_matrix": np.full((5, 5), 0.2)}, "invertible"),
-        ({"anchor_percentile": 101}, "anchor_percentile"),
-        ({"revisions": -1}, "revisions"),
-        ({"augment_noise": -1.0}, "augment_noise"),
-    ],
-)
-def test_bad_parameters_are_named(params, message, blobs_pair40):
-    X_train, _, _, y_noisy, _ = blobs_pair40
-    with pytest.raises(ValueError, match=message):
-        LossCorrectionClassifier(max_epochs=1, **params).fit(X_train, y_noisy)

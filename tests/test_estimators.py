@@ -9,6 +9,7 @@ from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
+import sknoisy
 from sknoisy import (
     CoTeachingClassifier,
     DualEMClassifier,
@@ -154,28 +155,122 @@ def test_bad_input_errors(Estimator, small):
 
 
 @pytest.mark.parametrize(
-    "params, match",
+    "name, params, message",
     [
-        (dict(max_epochs=0), "max_epochs must be in"),
-        (dict(batch_size=0), "batch_size must be in"),
-        (dict(lr=0.0), "lr must be in"),
-        (dict(dropout=1.0), "dropout must be in"),
-        (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
-        (dict(optimizer="lbfgs"), "optimizer must be one of"),
-        (dict(device="tpu9"), "device must be"),
-        (dict(dropout=float("nan")), "dropout must be in"),
-        (dict(exponent=float("nan")), "exponent must be in"),
-        (dict(forget_rate=float("nan")), "forget_rate must be in"),
-        (dict(forget_rate=1.0), "forget_rate must be in"),
-        (dict(forget_rate="half"), "forget_rate must be 'auto'"),
-        (dict(inference="both"), "inference must be"),
-        (dict(num_gradual=1.5), "num_gradual"),
+        ("CoTeachingClassifier", dict(max_epochs=0), "max_epochs must be in"),
+        ("CoTeachingClassifier", dict(batch_size=0), "batch_size must be in"),
+        ("CoTeachingClassifier", dict(lr=0.0), "lr must be in"),
+        ("CoTeachingClassifier", dict(dropout=1.0), "dropout must be in"),
+        ("CoTeachingClassifier", dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
+        ("CoTeachingClassifier", dict(optimizer="lbfgs"), "optimizer must be one of"),
+        ("CoTeachingClassifier", dict(device="tpu9"), "device must be"),
+        ("CoTeachingClassifier", dict(dropout=float("nan")), "dropout must be in"),
+        ("CoTeachingClassifier", dict(exponent=float("nan")), "exponent must be in"),
+        ("CoTeachingClassifier", dict(forget_rate=float("nan")), "forget_rate must be in"),
+        ("CoTeachingClassifier", dict(forget_rate=1.0), "forget_rate must be in"),
+        ("CoTeachingClassifier", dict(forget_rate="half"), "forget_rate must be 'auto'"),
+        ("CoTeachingClassifier", dict(inference="both"), "inference must be"),
+        ("CoTeachingClassifier", dict(num_gradual=1.5), "num_gradual"),
+        ("LossCorrectionClassifier", {"correction": "sideways"}, "correction must be one of"),
+        ("LossCorrectionClassifier", {"transition_matrix": "guess"},
+         "transition_matrix must be one of"),
+        ("LossCorrectionClassifier", {"transition_matrix": np.eye(3)}, r"shape \(5, 5\)"),
+        ("LossCorrectionClassifier", {"transition_matrix": np.full((5, 5), 0.5)},
+         "rows must sum to 1"),
+        ("LossCorrectionClassifier", {"transition_matrix": -np.eye(5) + 2 / 5}, "non-negative"),
+        ("LossCorrectionClassifier", {"transition_matrix": np.eye(5)[[0, 0, 1, 2, 3]]},
+         r"probability 0 to labels .*\[4\]"),
+        ("LossCorrectionClassifier",
+         {"correction": "backward", "transition_matrix": np.full((5, 5), 0.2)}, "invertible"),
+        ("LossCorrectionClassifier", {"anchor_percentile": 101}, "anchor_percentile"),
+        ("LossCorrectionClassifier", {"revisions": -1}, "revisions"),
+        ("LossCorrectionClassifier", {"augment_noise": -1.0}, "augment_noise"),
+        ("DivideMixClassifier", {"p_threshold": 1.0}, "p_threshold"),
+        ("DivideMixClassifier", {"temperature": 0}, "temperature must be"),
+        ("DivideMixClassifier", {"mixup_alpha": -1}, "mixup_alpha"),
+        ("DivideMixClassifier", {"mixup_alpha": "strong"}, "mixup_alpha must be 'auto' or a"),
+        ("DivideMixClassifier", {"augment_noise": None}, "augment_noise must be 'auto' or a"),
+        ("DivideMixClassifier", {"lambda_u": "high"}, "lambda_u must be 'auto' or a float"),
+        ("DivideMixClassifier", {"lambda_u": -1.0}, "lambda_u"),
+        ("DivideMixClassifier", {"augment_noise": -0.1}, "augment_noise"),
+        ("DivideMixClassifier", {"augment_mask": 1.0}, "augment_mask"),
+        ("DivideMixClassifier", {"rampup_epochs": 2.0}, "rampup_epochs"),
+        ("DualEMClassifier", {"noise_rate": 1.0}, "noise_rate"),
+        ("DualEMClassifier", {"noise_rate": "high"}, "noise_rate must be 'auto' or a float"),
+        ("DualEMClassifier", {"selection": "best"}, "selection must be one of"),
+        ("DualEMClassifier", {"cr": "l2"}, "cr must be one of"),
+        ("DualEMClassifier", {"temperature": 0}, "temperature"),
+        ("DualEMClassifier", {"pl_threshold": 1.5}, "pl_threshold"),
+        ("DualEMClassifier", {"cleanness_momentum": 1.0}, "cleanness_momentum"),
+        ("DualEMClassifier", {"strong_augment_mask": -0.1}, "strong_augment_mask"),
+        ("DualEMClassifier", {"warmup_epochs": -1}, "warmup_epochs"),
+        ("MentorNetClassifier", {"percentile": 0}, "percentile must be in"),
+        ("MentorNetClassifier", {"percentile": "most"}, "percentile must be 'auto' or a float"),
+        ("MentorNetClassifier", {"loss_decay": 1.0}, "loss_decay"),
+        ("MentorNetClassifier", {"burn_in_epochs": 1.5}, "burn_in_epochs"),
+        ("NeighborMixClassifier", {"n_neighbors": 0}, "n_neighbors"),
+        ("NeighborMixClassifier", {"metric": "manhattan"}, "metric must be one of"),
+        ("NeighborMixClassifier", {"neighbor_scope": "all"}, "neighbor_scope must be one of"),
+        ("NeighborMixClassifier", {"loss_target": "given"}, "loss_target must be one of"),
+        ("NeighborMixClassifier", {"momentum": 1.0}, "momentum"),
+        ("NeighborMixClassifier", {"target_update_every": 0}, "target_update_every"),
+        ("NeighborMixClassifier", {"mixup_alpha": 0}, "mixup_alpha"),
+        ("NeighborMixClassifier", {"loss_window": 0}, "loss_window"),
+        ("NeighborMixClassifier", {"augment_noise": -0.5}, "augment_noise"),
+        ("NeighborMixClassifier", {"neighbor_start": 1.5}, "neighbor_start"),
+        ("NeighborMixClassifier", {"warmup_epochs": -1}, "warmup_epochs"),
     ],
 )
-def test_bad_parameters_are_named(params, match, small):
+def test_bad_parameters_are_named(name, params, message, blobs_40):
+    X_train, _, _, y_noisy, _ = blobs_40
+    with pytest.raises(ValueError, match=message):
+        getattr(sknoisy, name)(**{"max_epochs": 1, **params}).fit(X_train, y_noisy)
+
+
+def _no_rows_left_unlabelled(clf, y_train, y_noisy):
+    return clf.lambda_u_ == 0.0  # "auto" at an estimated 40% noise: labelled rows only
+
+
+def _soft_targets_repair_more_than_they_break(clf, y_train, y_noisy):
+    return (clf.corrected_labels_ == y_train).mean() > (y_noisy == y_train).mean() + 0.2
+
+
+@pytest.mark.parametrize(
+    "name, holds",
+    [
+        ("DivideMixClassifier", _no_rows_left_unlabelled),
+        ("NeighborMixClassifier", _soft_targets_repair_more_than_they_break),
+    ],
+)
+def test_loss_mixture_methods_find_the_wrong_labels_and_beat_plain_ce(
+    name, holds, blobs_40, ce_score_40
+):
+    X_train, X_test, y_train, y_noisy, y_test = blobs_40
+    clf = getattr(sknoisy, name)(max_epochs=30, random_state=0).fit(X_train, y_noisy)
+    assert roc_auc_score(y_noisy == y_train, clf.label_quality_) > 0.9
+    assert clf.score(X_test, y_test) > ce_score_40 + 0.05
+    assert abs(clf.noise_rate_ - 0.4) < 0.1
+    assert holds(clf, y_train, y_noisy)
+
+
+@pytest.mark.parametrize(
+    "name, old, new, value",
+    [
+        ("DivideMixClassifier", "T", "temperature", 0.25),
+        ("DivideMixClassifier", "alpha", "mixup_alpha", 1.0),
+        ("DualEMClassifier", "weak_noise", "augment_noise", 0.25),
+        ("DualEMClassifier", "strong_noise", "strong_augment_noise", 0.5),
+        ("DualEMClassifier", "strong_mask", "strong_augment_mask", 0.3),
+    ],
+)
+def test_a_renamed_parameter_still_works_with_a_warning(name, old, new, value, small):
     X, y = small
-    with pytest.raises(ValueError, match=match):
-        CoTeachingClassifier(**{**FAST, **params}).fit(X, y)
+    Estimator = getattr(sknoisy, name)
+    with pytest.warns(FutureWarning, match=f"{old} was renamed {new}"):
+        renamed = Estimator(**FAST, **{old: value}).fit(X, y)
+    current = Estimator(**FAST, **{new: value}).fit(X, y)
+    np.testing.assert_array_equal(renamed.predict_proba(X), current.predict_proba(X))
+    assert Estimator().get_params()[old] == "deprecated"
 
 
 def test_unknown_loss_is_named(small):
@@ -297,22 +392,25 @@ def test_verbose_prints_progress_and_zero_is_silent(Estimator, small, capsys):
     assert "epoch" in out and "train_loss" in out
 
 
+class CountEpochs(Callback):
+    """Counts the epochs a fit runs (``epochs_run``) and records the count in the
+    history (``counted``)."""
+
+    def initialize(self):
+        self.epochs_run = 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_run += 1
+        net.history.record("counted", self.epochs_run)
+
+
 def test_user_callbacks_run_and_are_not_mutated(small):
     X, y = small
-
-    class CountEpochs(Callback):
-        def initialize(self):
-            self.epochs = 0
-            return self
-
-        def on_epoch_end(self, net, **kwargs):
-            self.epochs += 1
-            net.history.record("counted", self.epochs)
-
     callback = CountEpochs()
     clf = RobustLossClassifier(callbacks=[callback], **FAST).fit(X, y)
     assert clf.history_[:, "counted"] == [1, 2, 3]
-    assert not hasattr(callback, "epochs")  # the parameter itself stays untouched
+    assert not hasattr(callback, "epochs_run")  # the parameter itself stays untouched
 
 
 def _arrays(value):

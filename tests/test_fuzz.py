@@ -577,9 +577,9 @@ METHOD_PARAMS = {
         "pl_threshold": ([0.9, 0.0, 1.0], [1.5, -0.1]),
         "lambda_u": ([1.0, 0.0], [-1.0]),
         "cleanness_momentum": ([0.5, 0.0, 0.99], [1.0, -0.1]),
-        "weak_noise": ([0.5, 0.0], [-1.0]),
-        "strong_noise": ([1.0, 0.0], [-1.0]),
-        "strong_mask": ([0.15, 0.0, 0.99], [1.0]),
+        "augment_noise": ([0.5, 0.0], [-1.0]),
+        "strong_augment_noise": ([1.0, 0.0], [-1.0]),
+        "strong_augment_mask": ([0.15, 0.0, 0.99], [1.0]),
     },
     "NeighborMixClassifier": {
         "n_neighbors": ([1, 2, 5, 50], [0, 1.5]),
@@ -597,8 +597,8 @@ METHOD_PARAMS = {
     "DivideMixClassifier": {
         "warmup_epochs": (["auto", 1, 0, 2], [-1, "x"]),
         "p_threshold": ([0.5, 0.01, 0.99], [0.0, 1.0]),
-        "T": ([0.5, 1.0, 0.01], [0.0]),
-        "alpha": ([4.0, 0.1], [0.0]),
+        "temperature": ([0.5, 1.0, 0.01], [0.0]),
+        "mixup_alpha": ([4.0, 0.1], [0.0]),
         "lambda_u": (["auto", 0.0, 25.0], [-1.0, "x"]),
         "rampup_epochs": ([0.1, 0, 1], [-1]),
         "prior_penalty": ([True, False], ["yes"]),

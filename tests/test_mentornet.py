@@ -36,11 +36,10 @@ def test_the_data_driven_mentor_weighs_by_its_density_ratio_and_trusts_trusted_r
     assert mentor.layers[-1].weight.grad is not None
 
 
-def test_the_mentor_beats_plain_ce_and_finds_the_wrong_labels(blobs_40):
+def test_the_mentor_beats_plain_ce_and_finds_the_wrong_labels(blobs_40, ce_score_40):
     X_train, X_test, y_train, y_noisy, y_test = blobs_40
     clf = MentorNetClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
-    ce = RobustLossClassifier(max_epochs=30, random_state=0).fit(X_train, y_noisy)
-    assert clf.score(X_test, y_test) > ce.score(X_test, y_test) + 0.05
+    assert clf.score(X_test, y_test) > ce_score_40 + 0.05
     assert roc_auc_score(y_noisy == y_train, clf.label_quality_) > 0.9
     # "auto": keep about the share of rows estimated clean (60%).
     assert 45 < clf.percentile_ < 75
@@ -129,18 +128,3 @@ def test_a_bad_trusted_mask_is_named(trusted, message, blobs_40):
     X_train, _, _, y_noisy, _ = blobs_40
     with pytest.raises(ValueError, match=message):
         MentorNetClassifier(max_epochs=1).fit(X_train, y_noisy, trusted=trusted)
-
-
-@pytest.mark.parametrize(
-    "params, message",
-    [
-        ({"percentile": 0}, "percentile must be in"),
-        ({"percentile": "most"}, "percentile must be 'auto' or a float"),
-        ({"loss_decay": 1.0}, "loss_decay"),
-        ({"burn_in_epochs": 1.5}, "burn_in_epochs"),
-    ],
-)
-def test_bad_parameters_are_named(params, message, blobs_40):
-    X_train, _, _, y_noisy, _ = blobs_40
-    with pytest.raises(ValueError, match=message):
-        MentorNetClassifier(max_epochs=1, **params).fit(X_train, y_noisy)

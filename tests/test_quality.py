@@ -55,6 +55,18 @@ def _probs_on(true_y, k, p_true, rng):
     return p
 
 
+def _noisy_problem(seed, n, k, rate, p_true):
+    """``(true_y, noisy_y, p)``: labels with exactly ``rate`` symmetric flips and
+    probabilities with ``p_true`` on the true class (a ``(low, high)`` pair: drawn
+    uniformly per row)."""
+    rng = np.random.default_rng(seed)
+    true_y = rng.integers(0, k, size=n)
+    noisy_y, _ = _flip_exactly(true_y, k, rate, rng)
+    if isinstance(p_true, tuple):
+        p_true = rng.uniform(*p_true, size=n)
+    return true_y, noisy_y, _probs_on(true_y, k, p_true, rng)
+
+
 # --------------------------------------------------------------------------- #
 # label_quality_scores: hand-computed values
 # --------------------------------------------------------------------------- #
@@ -213,11 +225,8 @@ def test_confident_joint_picks_argmax_among_confident_classes():
 
 
 def test_calibrated_joint_rows_match_label_counts():
-    rng = np.random.default_rng(2)
     n, k = 500, 3
-    true_y = rng.integers(0, k, size=n)
-    noisy_y, _ = _flip_exactly(true_y, k, 0.25, rng)
-    p = _probs_on(true_y, k, rng.uniform(0.5, 0.95, size=n), rng)
+    true_y, noisy_y, p = _noisy_problem(2, n, k, 0.25, (0.5, 0.95))
     raw = confident_joint(noisy_y, p, calibrate=False)
     assert raw.sum() <= n
     cal = confident_joint(noisy_y, p)
@@ -261,11 +270,7 @@ def test_estimate_noise_rate_recovers_30_percent(k):
 
 
 def test_estimate_noise_rate_with_varying_confidence():
-    rng = np.random.default_rng(20)
-    n, k = 3000, 4
-    true_y = rng.integers(0, k, size=n)
-    noisy_y, _ = _flip_exactly(true_y, k, 0.3, rng)
-    p = _probs_on(true_y, k, rng.uniform(0.55, 0.95, size=n), rng)
+    _, noisy_y, p = _noisy_problem(20, 3000, 4, 0.3, (0.55, 0.95))
     assert abs(estimate_noise_rate(noisy_y, p) - 0.3) < 0.05
 
 
