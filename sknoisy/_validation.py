@@ -1,10 +1,10 @@
 """Validation shared by every estimator and function: numbers, options, ``"auto"``,
-stochastic matrices, and the estimators' declared parameter constraints.
+stochastic matrices, and the specs the methods declare their parameters with.
 
 Every invalid parameter raises scikit-learn's ``InvalidParameterError``, a ``ValueError``
 and a ``TypeError`` at once, as scikit-learn's own estimators do: a caller catching
-either sees it. This module is the one place that imports scikit-learn's private
-parameter-validation helpers.
+either sees it. This module is the one place that imports it from scikit-learn's
+private parameter validation.
 """
 
 from __future__ import annotations
@@ -13,18 +13,22 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import (
-    Interval,
-    InvalidParameterError,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from sklearn.utils._param_validation import InvalidParameterError
 
 __all__ = [
-    "Interval", "InvalidParameterError", "StrOptions", "check_auto_or_number",
-    "check_auto_or_rate", "check_number", "check_option", "check_stochastic_matrix",
-    "is_auto", "validate_constraints",
-]  # fmt: skip
+    "Epochs",
+    "Flag",
+    "Given",
+    "InvalidParameterError",
+    "Number",
+    "Option",
+    "check_auto_or_number",
+    "check_auto_or_rate",
+    "check_number",
+    "check_option",
+    "check_stochastic_matrix",
+    "is_auto",
+]
 
 
 def check_number(value, name, *, low=None, high=None, integer=False, low_open=False,
@@ -100,17 +104,6 @@ def check_stochastic_matrix(matrix, name, *, axis=1, atol, rtol=0.0):
             f"{np.round(sums, 6).tolist()}"
         )
     return matrix
-
-
-def validate_constraints(estimator, constraints):
-    """Check ``estimator``'s parameters against ``constraints`` (scikit-learn's
-    ``_parameter_constraints`` format: a list of allowed types, intervals and options
-    per parameter name); the error names the parameter and what it allows."""
-    params = estimator.get_params(deep=False)
-    validate_parameter_constraints(
-        constraints, {name: params[name] for name in constraints if name in params},
-        caller_name=type(estimator).__name__,
-    )  # fmt: skip
 
 
 # ------------------------------------------------------------------ declared parameters

@@ -34,13 +34,11 @@ enabled::
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.metrics import accuracy_score
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ._validation import check_stochastic_matrix
+from ._validation import check_number, check_stochastic_matrix
 
 __all__ = [
     "make_label_quality_scorer",
@@ -254,13 +252,8 @@ def make_label_quality_scorer(score_func=accuracy_score, *, threshold=0.5, **kwa
     >>> bool(np.all((0 <= scores) & (scores <= 1)))
     True
     """
-    if not (
-        isinstance(threshold, numbers.Real)
-        and not isinstance(threshold, bool)
-        and 0 <= threshold <= 1
-    ):
-        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
-    return _LabelQualityScorer(score_func, float(threshold), kwargs)
+    threshold = check_number(threshold, "threshold", low=0, high=1, to_float=True)
+    return _LabelQualityScorer(score_func, threshold, kwargs)
 
 
 class _NoiseCorrectedScorer:

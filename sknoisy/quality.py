@@ -37,8 +37,6 @@ rank_label_issues
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy.special import entr
 
@@ -403,8 +401,7 @@ def estimate_transition_matrix(labels, pred_probs, *, method="anchor", percentil
         totals = counts.sum(axis=1, keepdims=True)
         T = np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), np.eye(k))
     else:
-        if not (isinstance(percentile, numbers.Real) and 0 <= percentile <= 100):
-            raise ValueError(f"percentile must be a number in [0, 100], got {percentile!r}")
+        check_number(percentile, "percentile", low=0, high=100)
         T = np.empty((k, k))
         for i in range(k):
             column = p[:, i]
