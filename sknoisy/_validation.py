@@ -128,7 +128,8 @@ class Number:
             check_auto_or_number(value, name, integer=self.integer, **self.bounds)
             if is_auto(value):
                 return value
-        check_number(value, name, integer=self.integer, **self.bounds)
+        else:
+            check_number(value, name, integer=self.integer, **self.bounds)
         return int(value) if self.integer else float(value)
 
 
