@@ -135,7 +135,9 @@ standardize : bool, default=True
         Seeds weight initialisation, dropout and shuffling. Global NumPy
         and torch random states are left untouched.
     verbose : int, default=0
-        0 is silent; 1 prints skorch's per-epoch table.
+        0 is silent; 1 prints a table of the history, a row per epoch. Columns that
+        start later (after a method's warm-up, say) or that widen start a new header,
+        so that every value is under its heading.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks; they are deep-copied at each fit."""
 

@@ -9,12 +9,14 @@ tensors.
 from __future__ import annotations
 
 import contextlib
+import sys
 import types
 import warnings
 
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import PrintLog
 from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
 
@@ -185,6 +187,40 @@ class FitResult(types.SimpleNamespace):
     A net sets it as ``result_`` at the end of training; the estimator takes it (and
     deletes it from the net) to set its fitted attributes.
     """
+
+
+class EpochTable(PrintLog):
+    """skorch's ``PrintLog`` (the table ``verbose=1`` prints, a row per epoch) with a
+    header that always names the row's columns.
+
+    A method records some history columns only from a later epoch on (after its
+    warm-up, say) or only once, and a column of words (a phase) can widen. ``PrintLog``
+    prints its header at the first epoch and then each row as it comes, so later values
+    sit under no heading or under the wrong one. Here a column once shown stays in the
+    table, blank in a row that has no value for it, and a row whose columns or widths
+    differ from the header's starts a new header.
+    """
+
+    def initialize(self):
+        super().initialize()
+        self.columns_, self.rule_ = (), None
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        row = dict(net.history[-1])
+        for key in self.columns_:
+            row.setdefault(key, None)  # printed blank
+        header, rule, line = self.table(row).split("\n")
+        columns = tuple(self._sorted_keys(row))
+        if (columns, rule) != (self.columns_, self.rule_):
+            if self.rule_ is not None:
+                self._sink("", net.verbose)
+            self._sink(header, net.verbose)
+            self._sink(rule, net.verbose)
+            self.columns_, self.rule_ = columns, rule
+        self._sink(line, net.verbose)
+        if self.sink is print:
+            sys.stdout.flush()
 
 
 class NoisyLabelNet(NeuralNet):
@@ -445,6 +481,13 @@ class NoisyLabelNet(NeuralNet):
             for network in networks:
                 network.train()
         return counts.cpu().numpy()
+
+    def get_default_callbacks(self):
+        # verbose=1's table: the header follows the columns (EpochTable).
+        return [
+            (name, EpochTable() if name == "print_log" else callback)
+            for name, callback in super().get_default_callbacks()
+        ]
 
     # -- training ---------------------------------------------------------------------
     def fit_loop(self, X, y=None, epochs=None, **fit_params):

@@ -1,6 +1,7 @@
 """Behaviour shared by every estimator: labels, modules, errors, seeds, weights, state."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -390,6 +391,43 @@ def test_verbose_prints_progress_and_zero_is_silent(Estimator, small, capsys):
     Estimator(**{**FAST, "verbose": 1}).fit(X, y)
     out = capsys.readouterr().out
     assert "epoch" in out and "train_loss" in out
+
+
+def epoch_table_rows(out):
+    """``[(header names, {column: value})]`` for each row of ``verbose=1``'s table, each
+    value read from under its heading; fails where a value is under no heading."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in out.splitlines()]
+    rows, spans = [], None
+    for i, line in enumerate(lines):
+        previous = lines[i - 1] if i else ""
+        if line and set(line) <= {"-", " "}:  # the rule under a header
+            spans = [m.span() for m in re.finditer(r"-+", line)]
+            names = [previous[a:b].strip() for a, b in spans]
+            assert all(names) and len(previous.rstrip()) <= spans[-1][1], previous
+        elif line and spans is not None and not line.lstrip().startswith("epoch"):
+            for token in re.finditer(r"\S+", line):
+                assert any(a <= token.start() and token.end() <= b for a, b in spans), line
+            values = {n: line[a:b].strip() for n, (a, b) in zip(names, spans, strict=True)}
+            rows.append((names, values))
+    return rows
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_verbose_table_has_a_heading_for_every_value(Estimator, small, capsys):
+    X, y = small
+    # Long enough for every method's later columns (after its warm-up) to appear.
+    Estimator(**{**FAST, "max_epochs": 8, "verbose": 1}).fit(X, y)
+    rows = epoch_table_rows(capsys.readouterr().out)
+    assert [int(row["epoch"]) for _, row in rows] == list(range(1, 9))
+    for names, row in rows:
+        assert names[0] == "epoch" and names[-1] == "dur" and row["train_loss"]
+
+
+def test_the_verbose_table_check_fails_on_a_value_without_heading():
+    table = "  epoch    dur\n-------  -----\n      1  0.1\n      2  0.1   0.5\n"
+    assert len(epoch_table_rows(table.rsplit("\n", 2)[0])) == 1
+    with pytest.raises(AssertionError):
+        epoch_table_rows(table)
 
 
 class CountEpochs(Callback):
