@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import BatchScoring, EpochScoring
 
+from ._issues import LabelIssuesMixin, row_index
 from ._training import (
     PRECISIONS,
     MethodSettings,
@@ -296,7 +297,7 @@ def _is_private_copy(X, original):
     return not (isinstance(original, np.ndarray) and np.may_share_memory(X, original))
 
 
-class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
+class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
     """Base class: a classifier trained as one or two PyTorch networks through skorch.
 
     Subclasses set ``_net_class`` (the method's :class:`NoisyLabelNet` subclass),
@@ -387,10 +388,9 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         MentorNet's ``trusted``) passed on to :meth:`_encoded_net_params` and
         :meth:`_training_rows`."""
         # A failed refit must not leave the previous fit's state behind, half replaced.
-        for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
-            delattr(self, attribute)
+        self._forget_fit()
         hidden_layer_sizes = self._check_common_params()
-        X_given = X
+        X_given, index = X, row_index(X)
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2
         )
@@ -464,6 +464,11 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         self.noise_rate_ = float(result.noise_rate)
         self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
         self._copy_fitted_state(result)
+        corrected = getattr(self, "corrected_labels_", None)
+        self._record_label_issue_rows(
+            y_encoded, result.predictions,
+            None if corrected is None else np.searchsorted(classes, corrected), index,
+        )  # fmt: skip
         # Classes that weigh in training: rows of weight 0 do not count.
         trained = y_encoded if weight is None else y_encoded[weight > 0]
         for message in self._fit_warnings(result, len(np.unique(trained))):
@@ -484,7 +489,7 @@ class BaseNoisyClassifier(ClassifierMixin, BaseEstimator):
         training row (``result``: the training's ``FitResult``), although
         ``n_trained_classes`` (the classes among the rows of positive weight) is at least
         2. Methods add their own signs of a fit that did not learn."""
-        predicted = np.flatnonzero(result.prediction_counts)
+        predicted = np.unique(result.predictions)
         if len(predicted) != 1 or n_trained_classes < 2:
             return []
         label = self.classes_[predicted[0]]

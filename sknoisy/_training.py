@@ -181,8 +181,8 @@ class FitState(types.SimpleNamespace):
 
 class FitResult(types.SimpleNamespace):
     """What training leaves for the estimator: ``label_quality``, ``noise_rate``,
-    ``n_epochs`` (epochs completed), ``prediction_counts`` (training rows predicted as
-    each class) and each method's own results (``NoisyLabelNet.method_results``).
+    ``n_epochs`` (epochs completed), ``predictions`` (the class predicted for each
+    training row) and each method's own results (``NoisyLabelNet.method_results``).
 
     A net sets it as ``result_`` at the end of training; the estimator takes it (and
     deletes it from the net) to set its fitted attributes.
@@ -246,9 +246,9 @@ class NoisyLabelNet(NeuralNet):
 
     Inference returns class probabilities (``predict_nonlinearity`` is not applied),
     :meth:`proba_from_logits` of the networks' outputs. At the end of training one eval
-    pass over the training rows checks that the outputs are finite and counts the
-    classes predicted (``FitResult.prediction_counts``, from which the estimator warns
-    of a model that predicts a single class).
+    pass over the training rows checks that the outputs are finite and predicts them
+    (``FitResult.predictions``: the estimator's issue table shows them, and it warns of a
+    model that predicts a single class).
     """
 
     #: Longest automatic warm-up, as a share of the run (:meth:`warmup_length`). Methods
@@ -387,13 +387,13 @@ class NoisyLabelNet(NeuralNet):
                 )
         # Finite weights can still be large enough for the outputs to overflow (the
         # per-epoch checks see the outputs before each step): such a network fails here
-        # rather than in predict. The same pass counts the classes predicted.
-        prediction_counts = self.count_training_predictions()
+        # rather than in predict. The same pass gives the training rows' predictions.
+        predictions = self.training_predictions()
         del self.history[n_epochs:]  # an epoch cut short by Ctrl-C
         label_quality, noise_rate = self.estimate_label_quality()
         self.result_ = FitResult(
             label_quality=label_quality, noise_rate=noise_rate, n_epochs=n_epochs,
-            prediction_counts=prediction_counts, **self.method_results(),
+            predictions=predictions, **self.method_results(),
         )  # fmt: skip
         # The training rows and the per-fit state are not kept in the fitted net.
         del self.data_, self.state_, self.grad_scaler_
@@ -455,13 +455,12 @@ class NoisyLabelNet(NeuralNet):
         return outputs
 
     @torch.no_grad()
-    def count_training_predictions(self):
-        """How many training rows the trained net predicts as each class (an int array
-        of length ``n_classes_``), as inference would (eval mode,
-        :meth:`proba_from_logits`), block by block with nothing kept; raises
+    def training_predictions(self):
+        """The class the trained net predicts for each training row (an int array), as
+        inference would (eval mode, :meth:`proba_from_logits`), block by block; raises
         :class:`NonFiniteError` if any network's outputs are non-finite."""
         networks = self.networks()
-        counts = torch.zeros(self.n_classes_, dtype=torch.long, device=self.data_.X.device)
+        predictions = torch.empty(len(self.data_.X), dtype=torch.long, device=self.data_.X.device)
         for network in networks:
             network.eval()
         try:
@@ -475,12 +474,11 @@ class NoisyLabelNet(NeuralNet):
                         "lower lr or scale the features (standardize=True, the default, or a "
                         "StandardScaler)"
                     )
-                predicted = self.proba_from_logits(*outputs).argmax(dim=1)
-                counts += torch.bincount(predicted, minlength=self.n_classes_)
+                predictions[start : start + len(X)] = self.proba_from_logits(*outputs).argmax(1)
         finally:
             for network in networks:
                 network.train()
-        return counts.cpu().numpy()
+        return predictions.cpu().numpy()
 
     def get_default_callbacks(self):
         # verbose=1's table: the header follows the columns (EpochTable).

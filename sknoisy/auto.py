@@ -39,6 +39,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_sample_weight
+from ._issues import LabelIssuesMixin, row_index
 from ._validation import check_number
 from .correction import LossCorrectionClassifier
 from .dividemix import DivideMixClassifier
@@ -122,7 +123,7 @@ def _best_has(attribute):
     return check
 
 
-class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """The noise-robust method that suits the data, chosen on held-out rows.
 
     Every candidate is fitted on the same stratified ``1 - validation_fraction`` of the
@@ -256,13 +257,13 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : AutoClassifier
         """
-        for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
-            delattr(self, attribute)
+        self._forget_fit()
         check_number(
             self.validation_fraction, "validation_fraction", low=0, high=1, low_open=True,
             high_open=True,
         )  # fmt: skip
         candidates = self._candidates()
+        index = row_index(X)
         X, y = validate_data(self, X, y, allow_nd=True, ensure_min_samples=4)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -312,6 +313,12 @@ class AutoClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         for attribute in ("label_quality_", "label_issues_", "noise_rate_"):
             if hasattr(self.best_estimator_, attribute):
                 setattr(self, attribute, getattr(self.best_estimator_, attribute))
+        if hasattr(self.best_estimator_, "_issue_rows"):
+            # The same classes_, in the same order: the candidate saw the same labels.
+            rows = self.best_estimator_._issue_rows
+            self._record_label_issue_rows(
+                rows["given"], rows["predicted"], rows["suggested"], index
+            )
         return self
 
     def predict(self, X):

@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_sample_weight
+from ._issues import LabelIssuesMixin, row_index
 from ._validation import check_auto_or_rate, check_number, check_option
 from .quality import (
     LABEL_QUALITY_METHODS,
@@ -43,7 +44,7 @@ def _estimator_has(attribute):
     return check
 
 
-class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Clean the training labels for any scikit-learn classifier, then refit it.
 
     Each training label is scored by how well out-of-sample predictions agree with it:
@@ -194,6 +195,8 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_option(self.handling, "handling", HANDLINGS)
         check_option(self.quality_method, "quality_method", LABEL_QUALITY_METHODS)
         check_auto_or_rate(self.noise_rate, "noise_rate")
+        self._forget_fit()
+        index = row_index(X)
         X, y = validate_data(self, X, y, accept_sparse=("csr", "csc"), ensure_all_finite=False)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
@@ -260,6 +263,12 @@ class FilterClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         else:
             final.fit(X_fit, y_fit, sample_weight=fit_weight)
         self.estimator_ = final
+        if sknoisy_detector:
+            rows = self.detectors_[0]._issue_rows
+            predicted, suggested = rows["predicted"], rows["suggested"]
+        else:
+            predicted = suggested = self.pred_probs_.argmax(axis=1)
+        self._record_label_issue_rows(y_encoded, predicted, suggested, index)
         return self
 
     def predict(self, X):
