@@ -89,12 +89,16 @@ class LabelIssuesMixin:
         ------
         ImportError
             Without pandas.
+        AttributeError
+            For an :class:`~sknoisy.AutoClassifier` whose chosen estimator does not
+            score labels.
         """
         check_is_fitted(self)
         if not hasattr(self, "_issue_rows"):
             raise AttributeError(
                 f"this {type(self).__name__} has no label issues: its chosen estimator "
-                f"({type(self.best_estimator_).__name__}) does not score labels"
+                f"({type(getattr(self, 'best_estimator_', None)).__name__}) does not score "
+                "labels"
             )
         pandas = import_pandas("get_label_issues()")
         rows = self._issue_rows
