@@ -84,10 +84,9 @@ def build_estimator(name, seed, max_epochs=None):
     if max_epochs is not None and name != "FilterClassifier":
         params["max_epochs"] = max_epochs
     estimator = getattr(sknoisy, name)(**params)
-    if name == "MentorNetClassifier":
-        # Its fit accepts `trusted` too; here the trusted rows are for scoring only.
-        estimator.set_fit_request(trusted=False)
-    return estimator
+    # Every estimator's fit takes `trusted` too; here the trusted rows are for scoring
+    # only, so that each scorer judges the same models.
+    return estimator.set_fit_request(trusted=False)
 
 
 def detect(dataset, noise, seed, max_epochs, threads):

@@ -33,7 +33,10 @@ A method is named ``Name`` or ``Name:param=value:param=value``. ``Name`` is any
 estimator class exported by :mod:`sknoisy` (new estimators join the zoo without a
 change here), built with its default parameters and ``random_state=seed``; the
 ``param=value`` parts set parameters (values are Python literals, else strings; for
-``oracle`` and ``cleanlab`` those of the wrapped network). The peers:
+``oracle`` and ``cleanlab`` those of the wrapped network). One part is not a
+parameter: ``trusted=F`` checks a share ``F`` of the training rows, drawn at random
+(``trusted_rows``): they get their true labels and are passed as ``fit(...,
+trusted=mask)``, as after a review. The peers:
 
 - ``oracle``: ``RobustLossClassifier()`` (the default network, cross-entropy) trained on
   the true labels: the network oracle. ``oracle_hgb``: ``HistGradientBoostingClassifier``
@@ -181,6 +184,11 @@ class Method:
         return self.base in ORACLES
 
     @property
+    def trusted_fraction(self):
+        """The share of training rows checked before the fit (``trusted=F``), else 0."""
+        return float(dict(self.params).get("trusted", 0.0))
+
+    @property
     def is_network(self):
         """Whether this is a sknoisy network estimator (the unscaled-input check's)."""
         from sknoisy.discovery import all_estimators
@@ -204,6 +212,10 @@ class Method:
             raise ValueError(f"unknown method {base!r}; known: {', '.join(sorted(known))}")
         method = cls(name, base, tuple(params))
         method.build(seed=0, max_epochs=None)  # unknown parameters fail here, not per cell
+        if method.trusted_fraction and (method.is_oracle or base.startswith("cleanlab")):
+            raise ValueError(f"method {name!r}: trusted= is for estimators that take it")
+        if not 0 <= method.trusted_fraction < 1:
+            raise ValueError(f"method {name!r}: trusted= must be a share in [0, 1)")
         return method
 
     def build(self, seed, max_epochs):
@@ -221,7 +233,7 @@ class Method:
             estimator = sknoisy_estimators()[self.base](random_state=seed)
         if max_epochs is not None and "max_epochs" in estimator.get_params():
             estimator.set_params(max_epochs=max_epochs)
-        estimator.set_params(**dict(self.params))
+        estimator.set_params(**{k: v for k, v in self.params if k != "trusted"})
         if self.base in ("cleanlab", "cleanlab_hgb"):
             from cleanlab.classification import CleanLearning
 
@@ -272,6 +284,15 @@ def _warm_up(threads):
     RobustLossClassifier(max_epochs=1, random_state=0).fit(X, np.arange(64) % 2)
 
 
+def trusted_rows(n_samples, fraction, seed):
+    """The ``round(fraction * n_samples)`` training rows a simulated reviewer checked,
+    drawn at random by the cell's seed (independently of its noise)."""
+    rng = np.random.default_rng([seed, 1])
+    mask = np.zeros(n_samples, dtype=bool)
+    mask[rng.permutation(n_samples)[: round(fraction * n_samples)]] = True
+    return mask
+
+
 def run_cell(cell, threads):
     """Fit and score one cell; never raises an Exception (a failure becomes a row)."""
     from sknoisy.noise import transition_matrix
@@ -283,6 +304,11 @@ def run_cell(cell, threads):
         _warm_up(threads)
         method = Method.parse(name)
         X_train, X_test, y_train, y_noisy, y_test = make_cell_data(dataset, noise, seed)
+        fit_params = {}
+        if method.trusted_fraction:
+            trusted = trusted_rows(len(y_train), method.trusted_fraction, seed)
+            y_noisy = np.where(trusted, y_train, y_noisy)
+            fit_params["trusted"] = trusted
         wrong = np.asarray(y_noisy != y_train)
         row.update(n_train=len(y_train), noise_rate_true=float(wrong.mean()))
         labels = y_train if method.is_oracle else y_noisy
@@ -292,7 +318,7 @@ def run_cell(cell, threads):
         classes, codes = np.unique(labels, return_inverse=True)
         estimator = method.build(seed, max_epochs)
         start = time.perf_counter()
-        estimator.fit(X_train, codes if is_cleanlab else labels)
+        estimator.fit(X_train, codes if is_cleanlab else labels, **fit_params)
         row["fit_s"] = time.perf_counter() - start
         predicted = estimator.predict(X_test)
         predicted = classes[predicted] if is_cleanlab else predicted

@@ -29,7 +29,7 @@ from ._training import (
     TensorBatchIterator,
     TensorDataset,
 )
-from ._validation import check_number, check_option, is_auto
+from ._validation import check_number, check_option, check_trusted, is_auto
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
 from .selection import auto_max_epochs
@@ -346,24 +346,18 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         returns the settings. They are as the specs resolved them here."""
         return settings
 
-    def _encoded_net_params(self, y_encoded, n_classes, settings, **fit_params):
+    def _encoded_net_params(self, y_encoded, n_classes, settings, trusted):
         """Net keyword arguments beside ``settings`` that depend on the encoded labels
-        (class indices ``0 .. n_classes - 1``) or on the method's own per-row arguments
-        of ``fit`` (``fit_params``, given to :meth:`_fit`); validates them, and may
-        resolve settings that are checked against the labels (in place)."""
-        return {}
-
-    def _training_rows(self, y_encoded, **fit_params):
-        """A method's own per-row inputs of training (``{name: array}``, e.g. MentorNet's
-        ``trusted`` mask), from its per-row arguments of ``fit``; validates them. They
-        travel with the training rows (``TrainingRows``), never as net parameters."""
+        (class indices ``0 .. n_classes - 1``) or on the ``trusted`` mask (None when no
+        row is trusted); validates them, and may resolve settings that are checked
+        against the labels (in place)."""
         return {}
 
     def _copy_fitted_state(self, result):
         """Set method-specific fitted attributes from the training's ``FitResult``."""
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, trusted=None):
         """Fit the network(s) on possibly noisy labels.
 
         Parameters
@@ -375,18 +369,26 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             Given (noisy) labels of any type: ints, strings, non-contiguous values.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-row weights multiplying each row's loss.
+        trusted : array-like of bool, shape (n_samples,), default=None
+            Rows whose label was checked and is right (a reviewed or re-annotated
+            subset, its labels in ``y``). The method counts them as clean in training,
+            as its docs page says, and they are never flagged: their ``label_quality_``
+            is 1 and their suggested label is the given one. A mask that marks no row is
+            the same as None. Inside a Pipeline or a search, route it with
+            ``set_fit_request(trusted=True)`` under scikit-learn's metadata routing (a
+            search without routing splits it with the folds).
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, trusted)
 
-    def _fit(self, X, y, sample_weight=None, **fit_params):
-        """:meth:`fit`, with a method's own per-row arguments of ``fit`` (e.g.
-        MentorNet's ``trusted``) passed on to :meth:`_encoded_net_params` and
-        :meth:`_training_rows`."""
+    def _fit(self, X, y, sample_weight=None, trusted=None):
+        """:meth:`fit`: the ``trusted`` mask travels with the training rows
+        (``TrainingRows.trusted``, None when no row is trusted) and goes to
+        :meth:`_encoded_net_params`."""
         # A failed refit must not leave the previous fit's state behind, half replaced.
         self._forget_fit()
         hidden_layer_sizes = self._check_common_params()
@@ -404,6 +406,9 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                 f"got 1 class: {classes[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
+        if trusted is not None:
+            trusted = check_trusted(trusted, X.shape[0])
+            trusted = trusted if trusted.any() else None
         feature_mean = feature_scale = None
         if self.standardize:
             # One new float32 array at most: validation's own copy is overwritten.
@@ -411,8 +416,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             out = X if _is_private_copy(X, X_given) else np.empty(X.shape, dtype=np.float32)
             X = standardize_rows(X, feature_mean, feature_scale, out)
         del X_given
-        net_params = self._encoded_net_params(y_encoded, len(classes), settings, **fit_params)
-        rows = self._training_rows(y_encoded, **fit_params)
+        net_params = self._encoded_net_params(y_encoded, len(classes), settings, trusted)
         optimizer, optimizer_params = self._resolve_optimizer()
         callbacks = self._check_callbacks()
         device = resolve_device(self.device)
@@ -447,7 +451,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                 settings=MethodSettings(**settings),
                 **net_params,
             )
-            net.fit(TensorDataset(X, y_encoded, weight, device=device, rows=rows))
+            net.fit(TensorDataset(X, y_encoded, weight, device=device, trusted=trusted))
         # The generator's state is of no use after fit and would only burden pickles.
         net.iterator_train__generator = None
 
@@ -462,13 +466,19 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_ = result.n_epochs
         self.label_quality_ = np.asarray(result.label_quality, dtype=np.float64)
         self.noise_rate_ = float(result.noise_rate)
+        if trusted is not None:  # checked labels are right
+            self.label_quality_[trusted] = 1.0
         self.label_issues_ = find_label_issues(self.label_quality_, noise_rate=self.noise_rate_)
+        if trusted is not None:
+            self.label_issues_[trusted] = False
         self._copy_fitted_state(result)
         corrected = getattr(self, "corrected_labels_", None)
-        self._record_label_issue_rows(
-            y_encoded, result.predictions,
-            None if corrected is None else np.searchsorted(classes, corrected), index,
-        )  # fmt: skip
+        suggested = (
+            result.predictions if corrected is None else np.searchsorted(classes, corrected)
+        )
+        if trusted is not None:
+            suggested = np.where(trusted, y_encoded, suggested)
+        self._record_label_issue_rows(y_encoded, result.predictions, suggested, index)
         # Classes that weigh in training: rows of weight 0 do not count.
         trained = y_encoded if weight is None else y_encoded[weight > 0]
         for message in self._fit_warnings(result, len(np.unique(trained))):

@@ -69,14 +69,13 @@ class NonFiniteError(ValueError, FloatingPointError):
 
 
 class TensorDataset(Dataset):
-    """Features, encoded labels, optional sample weights and optional other per-row
-    arrays of a method (``rows``, e.g. MentorNet's ``trusted`` mask) as tensors on one
-    device.
+    """Features, encoded labels, optional sample weights and an optional boolean mask
+    of trusted rows (those whose label was checked) as tensors on one device.
 
     A skorch ``Dataset``, so that skorch's callbacks find ``X`` and ``y`` in it.
     """
 
-    def __init__(self, X, y=None, sample_weight=None, device="cpu", rows=None):
+    def __init__(self, X, y=None, sample_weight=None, device="cpu", trusted=None):
         with warnings.catch_warnings():
             # Read-only arrays (e.g. from pandas) are fine: nothing writes to them.
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -88,8 +87,7 @@ class TensorDataset(Dataset):
         self.sample_weight = (
             None if sample_weight is None else to_tensor(sample_weight, device=device).float()
         )
-        self.rows = {name: to_tensor(np.asarray(values), device=device)
-                     for name, values in (rows or {}).items()}  # fmt: skip
+        self.trusted = None if trusted is None else to_tensor(np.asarray(trusted), device=device)
 
     def __getitem__(self, i):
         return self.X[i], (None if self.y is None else self.y[i])
@@ -160,8 +158,9 @@ class MethodSettings(types.SimpleNamespace):
 class TrainingRows(types.SimpleNamespace):
     """The training rows of one fit, on the training device, and what is derived from
     them alone: ``X``, ``y`` (encoded labels), ``labels`` (the same on the host, NumPy),
-    ``sample_weight`` (or None), a method's other per-row inputs (e.g. ``trusted``), and
-    for augmentation ``feature_mean``, ``feature_quantiles`` and ``feature_scores``.
+    ``sample_weight`` (or None), ``trusted`` (a boolean tensor of the rows whose label was
+    checked, or None when no row is trusted), and for augmentation ``feature_mean``,
+    ``feature_quantiles`` and ``feature_scores``.
 
     A net holds them as ``data_`` while it trains. A resumed fit is given the same rows
     again, so checkpoints do not save them.
@@ -314,7 +313,8 @@ class NoisyLabelNet(NeuralNet):
     # -- per-sample training state ----------------------------------------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.data_ = TrainingRows(
-            X=X.X, y=X.y, labels=X.y.cpu().numpy(), sample_weight=X.sample_weight, **X.rows,
+            X=X.X, y=X.y, labels=X.y.cpu().numpy(), sample_weight=X.sample_weight,
+            trusted=X.trusted,
             # For augmentation (selection.augment), which perturbs each feature on its own
             # quantiles; they and the rows' normal scores are computed at the first
             # augmented batch.
@@ -515,6 +515,15 @@ class NoisyLabelNet(NeuralNet):
             if data.feature_scores is not None:
                 scores = data.feature_scores[index].float()
         return augment(X, data.feature_quantiles, data.feature_mean, noise, mask, scores)
+
+    def trust(self, values, index=None, value=1.0):
+        """``values`` (one per training row, or per row of ``index``) with the trusted
+        rows' set to ``value``: how a method counts a checked row as clean (a
+        cleanness of 1, a selection mask of True). Unchanged when no row is trusted."""
+        trusted = self.data_.trusted
+        if trusted is None:
+            return values
+        return values.masked_fill(trusted if index is None else trusted[index], value)
 
     def weighted_mean(self, losses, index, mask=None):
         """Mean of per-sample losses over ``mask`` (all when None), weighted by

@@ -27,6 +27,7 @@ __all__ = [
     "check_number",
     "check_option",
     "check_stochastic_matrix",
+    "check_trusted",
     "is_auto",
 ]
 
@@ -104,6 +105,26 @@ def check_stochastic_matrix(matrix, name, *, axis=1, atol, rtol=0.0):
             f"{np.round(sums, 6).tolist()}"
         )
     return matrix
+
+
+def check_trusted(trusted, n_samples):
+    """The rows whose labels were checked, ``trusted``, as a boolean array of shape
+    ``(n_samples,)``. Booleans and 0/1 numbers are accepted; anything else, or another
+    shape, raises a ``ValueError`` that says what was given."""
+    mask = np.asarray(trusted)
+    if mask.shape != (n_samples,):
+        raise ValueError(
+            f"trusted must be a boolean mask with one entry per row, shape ({n_samples},); "
+            f"got shape {mask.shape}"
+        )
+    if mask.dtype != bool:
+        numeric = np.issubdtype(mask.dtype, np.number) and not np.iscomplexobj(mask)
+        if not (numeric and np.isin(mask, (0, 1)).all()):
+            raise ValueError(
+                f"trusted must be a boolean mask (or 0/1), got values of dtype {mask.dtype}"
+            )
+        mask = mask.astype(bool)
+    return mask
 
 
 # ------------------------------------------------------------------ declared parameters

@@ -36,11 +36,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._base import check_sample_weight
 from ._issues import LabelIssuesMixin, row_index
-from ._validation import check_number
+from ._validation import check_number, check_trusted
 from .correction import LossCorrectionClassifier
 from .dividemix import DivideMixClassifier
 from .filter import FilterClassifier
@@ -241,7 +241,7 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
         splitter = StratifiedShuffleSplit(**arguments) if stratify else ShuffleSplit(**arguments)
         return [next(splitter.split(rows, y))]
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, trusted=None):
         """Fit every candidate on part of the rows, choose, refit the best on all.
 
         Parameters
@@ -252,6 +252,10 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
         sample_weight : array-like of shape (n_samples,) or None, default=None
             Passed to every candidate's ``fit`` (each must accept it) and to the
             held-out accuracy.
+        trusted : array-like of bool, shape (n_samples,), default=None
+            Rows whose label was checked and is right, passed to every candidate's
+            ``fit`` (each must accept it; every sknoisy estimator does). A mask that
+            marks no row is the same as None.
 
         Returns
         -------
@@ -273,10 +277,22 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
                 f"class: {self.classes_[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
+        if trusted is not None:
+            trusted = check_trusted(trusted, X.shape[0])
+            trusted = trusted if trusted.any() else None
+            for name, candidate in candidates:
+                if not has_fit_parameter(candidate, "trusted"):
+                    raise TypeError(
+                        f"candidate {name!r} ({type(candidate).__name__}) does not take "
+                        "trusted in its fit; give candidates that do, or leave trusted out"
+                    )
         splits = self._splits(y)
 
         def fit_params(rows):
-            return {} if weight is None else {"sample_weight": weight[rows]}
+            params = {} if weight is None else {"sample_weight": weight[rows]}
+            if trusted is not None:
+                params["trusted"] = trusted[rows]
+            return params
 
         held_out_rows = np.concatenate([held_out for _, held_out in splits])
         held_weight = np.ones(len(held_out_rows)) if weight is None else weight[held_out_rows]

@@ -274,6 +274,6 @@ def _fingerprint(net, dataset):
         "parameters": {k: _describe(v) for k, v in sorted(params.items())
                        if k not in _FREE_PARAMS},  # fmt: skip
         "training data": _digest(
-            dataset.X, dataset.y, dataset.sample_weight, *dataset.rows.values()
+            dataset.X, dataset.y, dataset.sample_weight, dataset.trusted
         ),
     }

@@ -18,7 +18,9 @@ network's clean class probabilities ``p(x)``, the given labels follow ``p(x) @ T
 Unless given, ``T`` is estimated at the end of a warm-up on the given labels, from the
 network's predicted probabilities (:func:`~sknoisy.quality.estimate_transition_matrix`:
 the confident joint, or anchor points as in the paper), then revised a few times from
-the corrected network's own predictions.
+the corrected network's own predictions. Rows whose label was checked (``trusted``)
+are trained on without correction, and ``T`` is estimated from the other rows: their
+labels are the ones that went through the noise.
 """
 
 from __future__ import annotations
@@ -112,20 +114,30 @@ class LossCorrectionNet(NoisyLabelNet):
         if epoch == self.state_.warmup_end and self.state_.transition is None:
             # The warm-up network models the given labels: P(given | x).
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
-            T = estimate_transition_matrix(
-                self.data_.labels, proba, method=self.transition_estimator,
-                percentile=self.settings.anchor_percentile,
-            )  # fmt: skip
+            T = self.estimate_transition(proba, self.transition_estimator)
             self.set_transition(T)
         elif self.transition_estimator is not None and self.is_revision_epoch(epoch):
             # The corrected network models the true classes: count the given labels
             # of the rows it confidently predicts as each class.
             proba = self.full_pass(self.module_)[0].softmax(dim=1).double().cpu().numpy()
-            T = estimate_transition_matrix(self.data_.labels, proba, method="confident_joint")
+            T = self.estimate_transition(proba, "confident_joint")
             invertible = np.linalg.cond(T) <= _MAX_BACKWARD_CONDITION
             if self.settings.correction != "backward" or invertible:
                 self.set_transition(T)
         self.history.record("phase", "warmup" if self.state_.transition is None else "corrected")
+
+    def estimate_transition(self, proba, method):
+        """``T`` from the untrusted rows' given labels and ``proba`` (a checked label
+        would count as one that the noise left alone); the identity when every row is
+        trusted."""
+        trusted, labels = self.data_.trusted, self.data_.labels
+        untrusted = np.ones(len(labels), bool) if trusted is None else ~trusted.cpu().numpy()
+        if not untrusted.any():
+            return np.eye(proba.shape[1])  # every label checked: nothing to correct
+        return estimate_transition_matrix(
+            labels[untrusted], proba[untrusted], method=method,
+            percentile=self.settings.anchor_percentile,
+        )  # fmt: skip
 
     @property
     def transition_estimator(self):
@@ -174,6 +186,9 @@ class LossCorrectionNet(NoisyLabelNet):
             losses = backward_corrected_loss(log_proba, self.state_.inverse, y)
         else:
             losses = forward_corrected_loss(log_proba, self.corrected_transition(), y)
+        if self.data_.trusted is not None:  # a checked label needs no correction
+            trusted = self.data_.trusted[index]
+            losses = torch.where(trusted, self.criterion_(logits, y), losses)
         return self.weighted_mean(losses, index), (logits,)
 
     # -- results -----------------------------------------------------------------------
@@ -348,7 +363,7 @@ class LossCorrectionClassifier(BaseNoisyClassifier):
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _encoded_net_params(self, y_encoded, n_classes, settings):
+    def _encoded_net_params(self, y_encoded, n_classes, settings, trusted):
         """``transition_matrix``: an estimation method, or the given matrix, checked
         against the classes in ``y``."""
         T = self.transition_matrix

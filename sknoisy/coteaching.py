@@ -75,6 +75,8 @@ class CoTeachingNet(NoisyLabelNet):
         weight = self.data_.sample_weight
         unused = None if weight is None else weight[index] == 0
         for_1, for_2 = peer_selection(loss1, loss2, self.state_.current_forget_rate, unused)
+        # Checked rows are kept whatever their loss.
+        for_1, for_2 = self.trust(for_1, index, True), self.trust(for_2, index, True)
         loss = self.weighted_mean(loss1, index, for_1) + self.weighted_mean(loss2, index, for_2)
         return loss, (logits1, logits2)
 

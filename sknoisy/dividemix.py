@@ -170,14 +170,14 @@ class DivideMixNet(NoisyLabelNet):
 
     @torch.no_grad()
     def division(self):
-        """:func:`co_divide` over the whole training set (eval mode), and the two
-        networks' mean predicted probabilities."""
+        """:func:`co_divide` over the whole training set (eval mode), trusted rows
+        clean for both networks, and the two networks' mean predicted probabilities."""
         losses, proba = [], 0.0
         for module in self.networks():
             logits = self.full_pass(module)[0]
             losses.append(F.cross_entropy(logits, self.data_.y, reduction="none"))
             proba = proba + logits.softmax(dim=1) / 2
-        return co_divide(losses), proba
+        return self.trust(co_divide(losses)), proba
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):

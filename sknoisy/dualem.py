@@ -172,13 +172,14 @@ class DualEMNet(NoisyLabelNet):
         gamma = state.gamma
         p_given = proba.gather(1, y[:, None]).squeeze(1)
         w, evidence = main_e_step(p_given, self.corruption_density(aux, proba), gamma)
+        w = self.trust(w)  # a checked label is clean
         m = settings.cleanness_momentum
         previous = state.cleanness
         state.cleanness = w if previous is None else m * previous + (1 - m) * w
         log_likelihood = torch.log(evidence).mean()
         penalty = self.regulariser(proba.clamp_min(1e-12).log()).mean()
         state.objective = float(log_likelihood - state.beta * penalty)
-        state.selected = assign(state.cleanness, gamma, settings.selection)
+        state.selected = self.trust(assign(state.cleanness, gamma, settings.selection))
         state.targets, state.refurbished, state.pseudo_labels, state.pseudo_mask = (
             auxiliary_e_step(aux, y, state.selected, settings.temperature,
                              settings.pl_threshold)

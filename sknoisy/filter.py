@@ -17,11 +17,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._base import check_sample_weight
 from ._issues import LabelIssuesMixin, row_index
-from ._validation import check_auto_or_rate, check_number, check_option
+from ._validation import check_auto_or_rate, check_number, check_option, check_trusted
 from .quality import (
     LABEL_QUALITY_METHODS,
     find_label_issues,
@@ -177,7 +177,7 @@ class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Ba
             )
         return splits
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, trusted=None):
         """Score the labels, clean the data and refit ``estimator``.
 
         Parameters
@@ -187,6 +187,11 @@ class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Ba
             Given (noisy) labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the final fit (multiplied by label quality with ``"weight"``).
+        trusted : array-like of bool, shape (n_samples,), default=None
+            Rows whose label was checked and is right. They are never flagged nor
+            pruned (their ``label_quality_`` is 1), and they are passed on to a sknoisy
+            detector's fit and to the final estimator's where its fit takes
+            ``trusted``. A mask that marks no row is the same as None.
 
         Returns
         -------
@@ -206,6 +211,10 @@ class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Ba
                 f"{self.classes_[0]!r}"
             )
         weight = check_sample_weight(sample_weight, len(y))
+        if trusted is not None:
+            trusted = check_trusted(trusted, len(y))
+            trusted = trusted if trusted.any() else None
+        given_trusted = {} if trusted is None else {"trusted": trusted}
 
         detectors = self._detector_list()
         # Only a detector given alone scores by its own label_quality_; the estimator
@@ -216,7 +225,7 @@ class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Ba
             and _scores_labels(detectors[0])
         )
         if sknoisy_detector:
-            detector = clone(detectors[0]).fit(X, y_encoded)
+            detector = clone(detectors[0]).fit(X, y_encoded, **given_trusted)
             self.detectors_ = [detector]
             self.pred_probs_ = None
             self.label_quality_ = np.asarray(detector.label_quality_, dtype=np.float64)
@@ -236,15 +245,21 @@ class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Ba
             self.label_quality_ = label_quality_scores(
                 y_encoded, self.pred_probs_, method=self.quality_method
             )
-        if self.noise_rate == "auto" and not sknoisy_detector:
+        if trusted is not None:  # checked labels are right
+            self.label_quality_[trusted] = 1.0
+        pruned_by_counts = self.noise_rate == "auto" and not sknoisy_detector
+        if pruned_by_counts:
             self.label_issues_ = prune_by_noise_rate(y_encoded, self.pred_probs_)
-            self.noise_rate_ = float(self.label_issues_.mean())
         else:
             auto = self.noise_rate == "auto"
             self.noise_rate_ = float(self.detectors_[0].noise_rate_ if auto else self.noise_rate)
             self.label_issues_ = find_label_issues(
                 self.label_quality_, noise_rate=self.noise_rate_
             )
+        if trusted is not None:
+            self.label_issues_[trusted] = False
+        if pruned_by_counts:
+            self.noise_rate_ = float(self.label_issues_.mean())
 
         final = clone(self._final_template())
         if self.handling == "prune":
@@ -253,21 +268,25 @@ class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Ba
             # leave the refitted model unable to predict it at all.
             lost = np.setdiff1d(np.arange(len(self.classes_)), y_encoded[keep])
             keep |= np.isin(y_encoded, lost)
-            fit_weight = None if weight is None else weight[keep]
             X_fit, y_fit = X[keep], y[keep]
         else:
-            fit_weight = self.label_quality_ * (1.0 if weight is None else weight)
-            X_fit, y_fit = X, y
-        if fit_weight is None:
-            final.fit(X_fit, y_fit)
-        else:
-            final.fit(X_fit, y_fit, sample_weight=fit_weight)
+            keep, X_fit, y_fit = slice(None), X, y
+        fit_params = {}
+        if self.handling == "weight":
+            fit_params["sample_weight"] = self.label_quality_ * (1.0 if weight is None else weight)
+        elif weight is not None:
+            fit_params["sample_weight"] = weight[keep]
+        if trusted is not None and has_fit_parameter(final, "trusted"):
+            fit_params["trusted"] = trusted[keep]
+        final.fit(X_fit, y_fit, **fit_params)
         self.estimator_ = final
         if sknoisy_detector:
             rows = self.detectors_[0]._issue_rows
             predicted, suggested = rows["predicted"], rows["suggested"]
         else:
             predicted = suggested = self.pred_probs_.argmax(axis=1)
+        if trusted is not None:
+            suggested = np.where(trusted, y_encoded, suggested)
         self._record_label_issue_rows(y_encoded, predicted, suggested, index)
         return self
 

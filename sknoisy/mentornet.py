@@ -17,7 +17,6 @@ that a row's label is right; a row counts while that is at least one half.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -307,48 +306,11 @@ class MentorNetClassifier(BaseNoisyClassifier):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def fit(self, X, y, sample_weight=None, trusted=None):
-        """Fit the student, weighted by the mentor, on possibly noisy labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-        y : array-like of shape (n_samples,)
-            Given (noisy) labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-row weights multiplying each row's loss (and the mentor's weight).
-        trusted : array-like of bool, shape (n_samples,), default=None
-            Rows whose given label is known to be right, e.g. a small re-annotated
-            subset. With it the mentor is learned from them (MentorNet-DD); without it,
-            the predefined curriculum (MentorNet-PD). In a ``GridSearchCV``, pass it to
-            ``fit`` and it is split with the folds.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, trusted=trusted)
-
     def _criterion(self):
         return get_loss("ce", reduction="none")
 
-    def _encoded_net_params(self, y_encoded, n_classes, settings, trusted=None):
+    def _encoded_net_params(self, y_encoded, n_classes, settings, trusted):
         return {"data_driven": trusted is not None, "n_classes": n_classes}
-
-    def _training_rows(self, y_encoded, trusted=None):
-        """The trusted mask, checked against the rows of ``y``."""
-        if trusted is None:
-            return {}
-        mask = np.asarray(trusted)
-        if mask.dtype != bool or mask.shape != y_encoded.shape:
-            raise ValueError(
-                f"trusted must be a boolean mask with one entry per row, shape "
-                f"({len(y_encoded)},); got dtype {mask.dtype} and shape {mask.shape}"
-            )
-        if not mask.any():
-            raise ValueError("trusted marks no row; pass None for MentorNet-PD")
-        return {"trusted": mask}
 
     def _copy_fitted_state(self, result):
         self.burn_in_epochs_ = int(result.burn_in_end)

@@ -28,6 +28,7 @@ enabled::
 
     import sklearn
     sklearn.set_config(enable_metadata_routing=True)
+    est.set_fit_request(trusted=True)  # train on the checked rows as clean; False: score only
     search = GridSearchCV(est, grid, scoring=make_trusted_scorer())
     search.fit(X, y, trusted=mask)
 """
@@ -38,7 +39,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ._validation import check_number, check_stochastic_matrix
+from ._validation import check_number, check_stochastic_matrix, check_trusted
 
 __all__ = [
     "make_label_quality_scorer",
@@ -114,14 +115,7 @@ class _TrustedScorer(_RowSubsetScorer):
 
     def _rows(self, values, n_samples):
         self._check_length(values, n_samples)
-        if values.dtype != bool:
-            if not np.issubdtype(values.dtype, np.number) or not np.isin(values, (0, 1)).all():
-                raise ValueError(
-                    "`trusted` must be a boolean mask (or 0/1), got values of dtype "
-                    f"{values.dtype}."
-                )
-            values = values.astype(bool)
-        return values
+        return check_trusted(values, n_samples)
 
     def __repr__(self):
         return f"make_trusted_scorer({getattr(self.score_func, '__name__', self.score_func)})"

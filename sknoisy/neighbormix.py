@@ -139,16 +139,22 @@ class NeighborMixNet(NoisyLabelNet):
         labels = state.soft_targets.argmax(dim=1) if settings.loss_target == "corrected" else None
         state.clean = self.clean_posterior(logits, labels)
         if update_targets:
-            state.soft_targets = update_soft_targets(
+            soft_targets = update_soft_targets(
                 state.soft_targets, logits.softmax(dim=1), settings.momentum
             )
+            # A checked row keeps its given label as its target.
+            trusted = self.data_.trusted
+            if trusted is not None:
+                soft_targets = torch.where(trusted[:, None], state.soft_targets, soft_targets)
+            state.soft_targets = soft_targets
         state.neighbors = None
         if need_representation:
             k = min(settings.n_neighbors, n - 1)
             state.neighbors = dataset_neighbors(representation[0], k, settings.metric)
 
     def clean_posterior(self, logits, labels=None):
-        """Each row's probability of being clean: the loss mixture model's posterior.
+        """Each row's probability of being clean: the loss mixture model's posterior (1
+        for a trusted row).
 
         Losses are taken against ``labels`` (default: the given labels), min-max
         normalised and averaged over the last ``loss_window`` epochs.
@@ -160,7 +166,7 @@ class NeighborMixNet(NoisyLabelNet):
         self.state_.recent_losses = (self.state_.recent_losses + [losses])[-window:]
         mean_loss = torch.stack(self.state_.recent_losses).mean(dim=0)
         clean = loss_mixture_clean_posterior(mean_loss.double().cpu().numpy())
-        return torch.as_tensor(clean, dtype=torch.float32, device=logits.device)
+        return self.trust(torch.as_tensor(clean, dtype=torch.float32, device=logits.device))
 
     # -- training ----------------------------------------------------------------------
     def compute_loss(self, X, y, index):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import torch.nn.functional as F
+
 from ._base import BaseNoisyClassifier, fill_doc
+from ._training import NoisyLabelNet
 from ._validation import check_number, check_option
 from .losses import LOSSES, get_loss
 
@@ -11,6 +14,20 @@ __all__ = ["RobustLossClassifier"]
 # Defaults of ``beta`` per loss: SCE weighs its reverse term by 1 (Wang et al., 2019);
 # bootstrapping keeps 95% (soft) or 80% (hard) of the given label (Reed et al., 2015).
 _DEFAULT_BETA = {"sce": 1.0, "bootstrap_soft": 0.95, "bootstrap_hard": 0.8}
+
+
+class RobustLossNet(NoisyLabelNet):
+    """One network on the robust loss; trusted rows on cross-entropy, whose full
+    gradient a robust loss gives up to resist wrong labels."""
+
+    def compute_loss(self, X, y, index):
+        logits = self.module_(X)
+        self.record_logits(index, logits)
+        losses = self.criterion_(logits, y)
+        if self.data_.trusted is not None:
+            trusted = self.data_.trusted[index]
+            losses = losses.where(~trusted, F.cross_entropy(logits, y, reduction="none"))
+        return self.weighted_mean(losses, index), (logits,)
 
 
 @fill_doc
@@ -67,6 +84,8 @@ class RobustLossClassifier(BaseNoisyClassifier):
     >>> clf.label_quality_.shape
     (1797,)
     """
+
+    _net_class = RobustLossNet
 
     def __init__(
         self,

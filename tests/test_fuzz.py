@@ -16,7 +16,7 @@ The inputs: random shapes; ints, bools, float16/32/64, object arrays, nested lis
 DataFrames (numeric and string categorical columns), sparse matrices; NaN, inf, unscaled
 (x1000), 1e30 and 1e-30 features; empty data, one row, one class, a class of one row;
 labels of mixed types, continuous, 2-D or of the wrong length; 1-D and 3-D X; odd sample
-weights and MentorNet trusted masks; degenerate hyper-parameters (``max_epochs=0``,
+weights and trusted masks; degenerate hyper-parameters (``max_epochs=0``,
 ``batch_size=1``, batches larger than the data, noise rates of 0, 1, <0, >1, NaN); for
 the functions, bad probabilities, labels, quality scores and transition matrices. Half
 the inputs break nothing, so that fitting is fuzzed and not only validation; the others
@@ -241,8 +241,8 @@ Y_SHAPE_ODD = ("short", "long", "row", "scalar")
 WEIGHT_GOOD = ("none", "none", "ones", "random", "scalar", "some_zero", "list", "huge", "tiny")
 WEIGHT_ODD = ("zeros", "negative", "nan", "inf", "short", "2d", "words", "negative_scalar")
 
-TRUSTED_GOOD = ("none", "random", "all", "one", "list")
-TRUSTED_ODD = ("no_row", "int01", "short", "2d", "float", "words")
+TRUSTED_GOOD = ("none", "random", "all", "one", "list", "no_row", "int01", "float")
+TRUSTED_ODD = ("short", "2d", "halves", "words")
 
 
 def _n_rows(X):
@@ -459,6 +459,8 @@ def _build_trusted(kind, n, rng):
         return np.ones((n, 1), dtype=bool)
     if kind == "float":
         return np.ones(n)
+    if kind == "halves":
+        return np.full(n, 0.5)
     if kind == "words":
         return np.array(["yes"] * n)
     raise AssertionError(f"unknown trusted kind {kind}")
@@ -662,11 +664,9 @@ def _filter_part(option):
 @st.composite
 def _estimator_specs(draw, name):
     # Half the inputs are valid throughout; the others break one or two of X, y,
-    # sample_weight, the parameters and (MentorNet) the trusted mask. Valid choices
+    # sample_weight, the parameters and the trusted mask. Valid choices
     # still include dtypes, DataFrames, 3-D rows, a class of one row, 1e30 ...
-    axes = ["X", "y", "sample_weight", "params"]
-    if name == "MentorNetClassifier":
-        axes.append("trusted")
+    axes = ["X", "y", "sample_weight", "params", "trusted"]
     broken = _broken(draw, axes)
     spec = {"broken": sorted(broken), "seed": draw(st.integers(0, 2**32 - 1))}
     # X breaks by its kind, its values or its number of rows.
@@ -684,8 +684,7 @@ def _estimator_specs(draw, name):
     spec["n_classes"] = 1 if y_break == "one_class" else draw(st.integers(2, 4))
     spec["single_row_class"] = draw(st.booleans())
     spec["sample_weight"] = _pick(draw, "sample_weight", (WEIGHT_GOOD, WEIGHT_ODD), broken)
-    if name == "MentorNetClassifier":
-        spec["trusted"] = _pick(draw, "trusted", (TRUSTED_GOOD, TRUSTED_ODD), broken)
+    spec["trusted"] = _pick(draw, "trusted", (TRUSTED_GOOD, TRUSTED_ODD), broken)
     table = _param_table(name)
     breakable = sorted(param for param, (_, bad_values) in table.items() if bad_values)
     bad = draw(st.sampled_from(breakable)) if "params" in broken else None

@@ -116,15 +116,3 @@ def test_trusted_is_split_with_the_folds_of_a_search(blobs_40, trusted_10):
     assert search.best_estimator_.label_quality_[trusted].min() == 1.0
 
 
-@pytest.mark.parametrize(
-    "trusted, message",
-    [
-        (np.ones(5, dtype=bool), r"shape \(1400,\)"),
-        (np.ones(1400), "boolean mask"),
-        (np.zeros(1400, dtype=bool), "marks no row"),
-    ],
-)
-def test_a_bad_trusted_mask_is_named(trusted, message, blobs_40):
-    X_train, _, _, y_noisy, _ = blobs_40
-    with pytest.raises(ValueError, match=message):
-        MentorNetClassifier(max_epochs=1).fit(X_train, y_noisy, trusted=trusted)

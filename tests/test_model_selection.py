@@ -231,7 +231,9 @@ def test_all_scorers_in_one_search_with_a_sknoisy_estimator(routing):
         "label_quality": make_label_quality_scorer(),
     }
     search = GridSearchCV(
-        RobustLossClassifier(max_epochs=3, hidden_layer_sizes=(16,), random_state=0),
+        RobustLossClassifier(
+            max_epochs=3, hidden_layer_sizes=(16,), random_state=0
+        ).set_fit_request(trusted=True),
         {"loss": ["ce", "gce"]}, scoring=scoring, refit="trusted", cv=3,
         error_score="raise",
     )

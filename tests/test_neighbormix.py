@@ -89,7 +89,7 @@ def _epoch_pass_net(logits, labels):
     n, k = logits.shape
     net.state_ = FitState(phase="mixup", soft_targets=torch.eye(k)[labels], recent_losses=[],
                           clean=None, neighbors=None)  # fmt: skip
-    net.data_ = SimpleNamespace(y=labels)
+    net.data_ = SimpleNamespace(y=labels, trusted=None)
     net.full_pass = lambda module, representation=False: (logits,)
     net.record_logits = lambda index, *out: None
     return net
