@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import numbers
+import time
 import warnings
 
 import numpy as np
@@ -18,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import BatchScoring, EpochScoring
+from skorch.callbacks import BatchScoring, EpochScoring, ProgressBar
 
 from ._issues import LabelIssuesMixin, row_index
 from ._training import (
@@ -136,9 +137,11 @@ standardize : bool, default=True
         Seeds weight initialisation, dropout and shuffling. Global NumPy
         and torch random states are left untouched.
     verbose : int, default=0
-        0 is silent; 1 prints a table of the history, a row per epoch. Columns that
-        start later (after a method's warm-up, say) or that widen start a new header,
-        so that every value is under its heading.
+        0 is silent; 1 prints a table of the history, a row per epoch, and at the end of
+        fit one line: the time, the estimated noise rate and the label issues found.
+        Columns that start later (after a method's warm-up, say) or that widen start a
+        new header, so that every value is under its heading. 2 adds skorch's
+        ``ProgressBar`` over each epoch's batches (on stderr), for long fits.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks; they are deep-copied at each fit."""
 
@@ -391,6 +394,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         :meth:`_encoded_net_params`."""
         # A failed refit must not leave the previous fit's state behind, half replaced.
         self._forget_fit()
+        started = time.perf_counter()
         hidden_layer_sizes = self._check_common_params()
         X_given, index = X, row_index(X)
         X, y = validate_data(
@@ -484,7 +488,19 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         for message in self._fit_warnings(result, len(np.unique(trained))):
             # stacklevel: the user's call of fit (fit -> _fit -> here).
             warnings.warn(message, DegenerateModelWarning, stacklevel=3)
+        if self.verbose:
+            print(self._fit_summary(time.perf_counter() - started, trusted), flush=True)
         return self
+
+    def _fit_summary(self, seconds, trusted):
+        """The line ``verbose`` prints at the end of fit."""
+        n, issues = len(self.label_issues_), int(self.label_issues_.sum())
+        checked = "" if trusted is None else f"; {int(trusted.sum()):,} rows trusted"
+        return (
+            f"{type(self).__name__}: fitted on {n:,} rows in {seconds:.1f} s "
+            f"({self.n_iter_} epochs); estimated noise rate {self.noise_rate_:.1%}, "
+            f"{issues:,} label issues ({issues / n:.1%}){checked}"
+        )
 
     def _run_length(self, n_samples):
         """Epochs of the run: ``max_epochs``, or for ``"auto"`` about
@@ -521,6 +537,8 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         check_number(self.weight_decay, "weight_decay", low=0)
         check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
         check_option(self.precision, "precision", PRECISIONS)
+        if not isinstance(self.verbose, (bool, np.bool_)):  # True and False are 1 and 0
+            check_number(self.verbose, "verbose", low=0, integer=True)
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
         sizes = self.hidden_layer_sizes
@@ -539,8 +557,9 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         Training has no validation split (its labels would be as noisy as the training
         labels), so callbacks that would read validation results are refused up front.
         """
+        progress = [("progress_bar", ProgressBar())] if self.verbose >= 2 else []
         if self.callbacks is None:
-            return None
+            return progress or None
         if not isinstance(self.callbacks, (list, tuple)):
             raise TypeError(
                 f"callbacks must be a list of skorch callbacks or None, got {self.callbacks!r}"
@@ -557,7 +576,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                     "validation split; score or monitor the training data instead (e.g. "
                     "on_train=True, monitor='train_loss')"
                 )
-        return copy.deepcopy(list(self.callbacks))
+        return copy.deepcopy(list(self.callbacks)) + progress
 
     def _resolve_optimizer(self):
         """The optimizer class and its keyword arguments."""

@@ -33,6 +33,8 @@ find_label_issues
     Boolean mask of suspicious rows, by expected noise rate or by threshold.
 rank_label_issues
     Row indices ordered from most to least suspicious.
+rows_to_review
+    The rows to send to a reviewer next, given the rows already checked.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import entr
 
-from ._validation import check_number
+from ._validation import check_number, check_trusted
 
 __all__ = [
     "LABEL_QUALITY_METHODS",
@@ -51,6 +53,7 @@ __all__ = [
     "label_quality_scores",
     "prune_by_noise_rate",
     "rank_label_issues",
+    "rows_to_review",
 ]
 
 #: Names accepted by the ``method`` argument of :func:`label_quality_scores`.
@@ -536,3 +539,41 @@ def rank_label_issues(label_quality):
     """
     q = _check_label_quality(label_quality)
     return np.argsort(q, kind="stable")
+
+
+def rows_to_review(label_quality, n_rows, *, trusted=None):
+    """The rows to send to a reviewer next: the ``n_rows`` least likely right among
+    those not checked yet.
+
+    One round of a review loop: fit, review these rows, fix their labels, refit with
+    every reviewed row passed as ``fit(X, y, trusted=mask)``, and ask again. An
+    estimator refitted so counts the reviewed rows as clean, and its label quality of
+    the other rows improves from round to round.
+
+    Parameters
+    ----------
+    label_quality : array-like of float, shape (n_samples,)
+        Label quality scores in ``[0, 1]`` (higher = label more likely right), e.g. an
+        estimator's ``label_quality_``.
+    n_rows : int
+        Rows to review in this round (fewer when fewer are left unchecked).
+    trusted : array-like of bool, shape (n_samples,), default=None
+        The rows already checked; they are never returned.
+
+    Returns
+    -------
+    rows : ndarray of int, shape (min(n_rows, n_unchecked),)
+        Row indices, the most suspicious first; ties keep index order.
+
+    Examples
+    --------
+    >>> rows_to_review([0.9, 0.2, 0.5, 0.1], 2, trusted=[False, False, False, True])
+    array([1, 2])
+    """
+    q = _check_label_quality(label_quality)
+    n_rows = check_number(n_rows, "n_rows", low=0, integer=True)
+    order = np.argsort(q, kind="stable")
+    if trusted is not None:
+        checked = check_trusted(trusted, q.shape[0])
+        order = order[~checked[order]]
+    return order[:n_rows]

@@ -388,9 +388,33 @@ def test_verbose_prints_progress_and_zero_is_silent(Estimator, small, capsys):
     X, y = small
     Estimator(**FAST).fit(X, y)
     assert capsys.readouterr().out == ""
-    Estimator(**{**FAST, "verbose": 1}).fit(X, y)
-    out = capsys.readouterr().out
-    assert "epoch" in out and "train_loss" in out
+    clf = Estimator(**{**FAST, "verbose": 1}).fit(X, y)
+    captured = capsys.readouterr()
+    assert "epoch" in captured.out and "train_loss" in captured.out
+    assert "it/s" not in captured.err  # no progress bar at verbose=1
+    # The last line sums the fit up.
+    summary = captured.out.rstrip("\n").rsplit("\n", 1)[-1]
+    issues = int(clf.label_issues_.sum())
+    assert summary.startswith(f"{Estimator.__name__}: fitted on {len(y):,} rows in ")
+    assert f"({clf.n_iter_} epochs); estimated noise rate {clf.noise_rate_:.1%}" in summary
+    assert summary.endswith(f"{issues:,} label issues ({issues / len(y):.1%})")
+
+
+@pytest.mark.parametrize("Estimator", [RobustLossClassifier, DualEMClassifier])
+def test_verbose_2_adds_a_progress_bar(Estimator, small, capsys):
+    X, y = small
+    Estimator(**{**FAST, "max_epochs": 2, "verbose": 2}).fit(X, y)
+    captured = capsys.readouterr()
+    # tqdm's bar over each epoch's batches
+    assert f"0/{-(-len(y) // 128)} [" in captured.err and "it/s" in captured.err
+    assert ": fitted on " in captured.out
+
+
+@pytest.mark.parametrize("verbose", [-1, 1.5, "yes"])
+def test_a_bad_verbose_is_named(verbose, small):
+    X, y = small
+    with pytest.raises(ValueError, match="verbose"):
+        RobustLossClassifier(**{**FAST, "verbose": verbose}).fit(X, y)
 
 
 def epoch_table_rows(out):
@@ -417,7 +441,9 @@ def test_verbose_table_has_a_heading_for_every_value(Estimator, small, capsys):
     X, y = small
     # Long enough for every method's later columns (after its warm-up) to appear.
     Estimator(**{**FAST, "max_epochs": 8, "verbose": 1}).fit(X, y)
-    rows = epoch_table_rows(capsys.readouterr().out)
+    table, summary = capsys.readouterr().out.rstrip("\n").rsplit("\n", 1)
+    assert summary.startswith(f"{Estimator.__name__}: fitted on ")
+    rows = epoch_table_rows(table)
     assert [int(row["epoch"]) for _, row in rows] == list(range(1, 9))
     for names, row in rows:
         assert names[0] == "epoch" and names[-1] == "dur" and row["train_loss"]

@@ -18,6 +18,7 @@ from sknoisy.quality import (
     label_quality_scores,
     prune_by_noise_rate,
     rank_label_issues,
+    rows_to_review,
 )
 
 # --------------------------------------------------------------------------- #
@@ -327,6 +328,30 @@ def test_find_label_issues_empty():
 def test_rank_label_issues_stable():
     q = [0.5, 0.1, 0.5, 0.1, 0.7]
     np.testing.assert_array_equal(rank_label_issues(q), [1, 3, 0, 2, 4])
+
+
+def test_rows_to_review_skips_the_checked_rows_and_keeps_the_order():
+    q = [0.5, 0.1, 0.5, 0.1, 0.7]
+    np.testing.assert_array_equal(rows_to_review(q, 3), [1, 3, 0])
+    checked = [False, True, False, False, False]
+    np.testing.assert_array_equal(rows_to_review(q, 3, trusted=checked), [3, 0, 2])
+    # Fewer rows left unchecked than asked for: all of them.
+    np.testing.assert_array_equal(rows_to_review(q, 9, trusted=np.arange(5) > 1), [1, 0])
+    assert rows_to_review(q, 0).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_rows": -1}, "n_rows"),
+        ({"n_rows": 1.5}, "n_rows"),
+        ({"n_rows": 2, "trusted": [True, False]}, "one entry per row"),
+        ({"n_rows": 2, "trusted": ["a"] * 5}, "boolean mask"),
+    ],
+)
+def test_rows_to_review_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rows_to_review([0.5, 0.1, 0.5, 0.1, 0.7], **kwargs)
 
 
 @settings(max_examples=50, deadline=None)
