@@ -46,6 +46,8 @@ sknoisy.selection  schedules, small-loss selection, the loss mixture model, mixu
 sknoisy.modules    the default MLP and access to a network's penultimate representation
 sknoisy.callbacks  a training checkpoint that an interrupted fit resumes from
 sknoisy.discovery  every estimator sknoisy ships, by kind (``all_estimators``)
+sknoisy.display    pictures of a fitted estimator's noise matrix and label quality by
+                   class (matplotlib optional)
 """
 
 from ._base import DegenerateModelWarning

@@ -26,6 +26,7 @@ PUBLIC_MODULES = [
     "sknoisy.model_selection",
     "sknoisy.callbacks",
     "sknoisy.discovery",
+    "sknoisy.display",
 ]
 
 # The numpydoc checks that fail the test:
