@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test docs behaviour bench zoo zoo-tuning zoo-report zoo-trusted review-loop zoo-quick bench-model-selection speed speed-gpu scale noise-rate lint clean
+.PHONY: demo demo-results test docs docs-check behaviour bench zoo zoo-tuning zoo-report zoo-trusted review-loop zoo-quick bench-model-selection speed speed-gpu gpu-wheels gpu-check scale noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,35 @@ test: $(VENV)/.installed
 # shared with other work, torch's default thread pool oversubscribes the cores (a build
 # took 6 minutes with the default against 42 s with one thread on a loaded machine).
 DOCS_THREADS ?= 1
+# apt-get as root, or through sudo for another user (make docs-check installs chromium).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,docs]"
 	touch $@
 
-docs: $(VENV)/.docs-installed
-	OMP_NUM_THREADS=$(DOCS_THREADS) NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+# MathJax, the formulas' renderer, from its npm package (npm ships with Node.js), into an
+# ignored cache; mkdocs_hooks.py serves it from the site, so formulas render offline.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_DIR := .cache/mathjax-$(MATHJAX_VERSION)
+$(MATHJAX_DIR)/es5/tex-mml-chtml.js:
+	@command -v npm >/dev/null || { echo "make docs fetches MathJax with npm, which is missing: apt-get install npm" >&2; exit 1; }
+	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)
+	cd .cache && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	tar xzf .cache/mathjax-$(MATHJAX_VERSION).tgz -C $(MATHJAX_DIR) --strip-components=1
+	rm .cache/mathjax-$(MATHJAX_VERSION).tgz
+	test -f $@
+
+docs: $(VENV)/.docs-installed $(MATHJAX_DIR)/es5/tex-mml-chtml.js
+	MATHJAX_DIR=$(MATHJAX_DIR) OMP_NUM_THREADS=$(DOCS_THREADS) NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+# The built site in a headless browser, offline (tools/check_site.py): formulas typeset and
+# no JavaScript error on the home page, a page with formulas and a tutorial. Installs
+# Debian's chromium package when no browser is there; fails when it cannot run.
+docs-check: docs
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		{ DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+	$(PY) tools/check_site.py site
 
 # Regenerates every committed result from scratch: the speed table, the scale benchmark
 # (about 40 minutes on 2 CPU cores), both halves of the benchmark zoo (docs/zoo.md), the
@@ -102,6 +125,19 @@ speed-gpu: $(VENV)/.installed
 	$(PY) -m benchmarks.speed --device cuda
 	$(PY) -m benchmarks.speed --device cuda --n-samples 1000000 --repeats 3
 
+# The GPU check (tools/gpu_check.sh): on a machine with a CUDA GPU, its own python3, torch
+# and scikit-learn and no network, `make gpu-check OUT=DIR` runs the device tests and the
+# CUDA speed runs into DIR. Its missing packages come from .gpu-wheels/, which
+# `make gpu-wheels` fills here beforehand (pure-Python wheels, any Python 3).
+GPU_WHEELS := skorch==1.4.0 tabulate==0.10.0 tqdm==4.70.1 pytest==9.2.0 pluggy==1.7.0 \
+	iniconfig==2.3.1 packaging==26.4 pygments
+gpu-wheels: $(VENV)/.installed
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: -d .gpu-wheels $(GPU_WHEELS)
+
+OUT ?= gpu-check-results
+gpu-check:
+	bash tools/gpu_check.sh $(OUT)
+
 # Fit time and peak memory at 10^4, 10^5 and 10^6 rows, against the memory bound
 # (results/scale.md; about 40 minutes on 2 CPU cores).
 scale: $(VENV)/.installed
@@ -117,7 +153,7 @@ behaviour: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(PY) -m benchmarks.behaviour
 
 lint: $(VENV)/.installed
-	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check sknoisy tests benchmarks
+	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check sknoisy tests benchmarks tools mkdocs_hooks.py
 
 clean:
 	rm -rf $(VENV) build site *.egg-info .pytest_cache

@@ -5,12 +5,17 @@
   a copy in ``docs/``: the Markdown tables become pages, the rest static files.
 - Links written for GitHub, from a page in ``docs/`` up to ``../benchmarks/results/...``,
   are pointed at those site copies, so a page reads the same in both places.
+- MathJax, the formulas' renderer, is served by the site itself, so that formulas render
+  without the internet: ``make docs`` unpacks the npm package into ``MATHJAX_DIR``
+  (``.cache/mathjax-<version>``) and its ``es5`` folder joins the site at
+  ``javascripts/mathjax/``.
 - A Griffe extension (``SphinxRoles``) turns the Sphinx roles and math of the numpydoc
   docstrings into Markdown for mkdocstrings.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -20,6 +25,7 @@ from mkdocs.structure.files import File
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "benchmarks" / "results"
 SITE_RESULTS = "benchmarks/results"
+SITE_MATHJAX = "javascripts/mathjax"
 # headline.md is README's excerpt (its image link is relative to the repository root);
 # docs/choosing.md embeds it with pymdownx.snippets instead of publishing it as a page;
 # model_selection_summary.md likewise, in docs/model_selection.md, scale_summary.md in
@@ -36,6 +42,15 @@ def on_files(files, config):
             continue
         relative = path.relative_to(RESULTS).as_posix()
         files.append(File.generated(config, f"{SITE_RESULTS}/{relative}", abs_src_path=str(path)))
+    mathjax = Path(os.environ.get("MATHJAX_DIR", "")) / "es5"
+    if not (mathjax / "tex-mml-chtml.js").is_file():
+        raise FileNotFoundError(
+            f"MathJax not found in {mathjax}; build the docs with `make docs`, which "
+            "fetches it (the npm package) and sets MATHJAX_DIR"
+        )
+    for path in sorted(p for p in mathjax.rglob("*") if p.is_file()):
+        relative = path.relative_to(mathjax).as_posix()
+        files.append(File.generated(config, f"{SITE_MATHJAX}/{relative}", abs_src_path=str(path)))
     return files
 
 

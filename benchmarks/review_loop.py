@@ -19,7 +19,7 @@ arm and round (round 0: the fit before any review) in ``OUTPUT/review_loop.csv``
 the rows reviewed so far, the wrong labels found among them, the clean-test accuracy
 and the fit's seconds. An arm's rows are written when it finishes; ``--resume`` skips
 the arms already there. :func:`write_report` turns the CSV into ``review_loop.md`` (the
-table after the last round and the checks) and ``review_loop.png``.
+table after the last round and the checks) and ``review_loop.png``, after every arm.
 
     python -m benchmarks.review_loop [--seeds 0] [--datasets segment,...] [--jobs 2]
         [--resume]
@@ -219,6 +219,9 @@ def report_markdown(rows, provenance=""):
             f"- its accuracy after the loop is above CleanLearning's in {sum(acc_ok)} of {n} "
             f"cells ({'holds' if sum(acc_ok) >= 0.9 * n else 'fails'}: at least 90%).",
         ]
+    if not n:
+        lines += ["", "No cell has finished every arm yet.", ""]
+        return "\n".join(lines)
     lines += ["", "![found and accuracy by round](review_loop.png)", ""]
     return "\n".join(lines)
 
@@ -298,6 +301,7 @@ def main(argv=None):
         parallel(delayed(review_loop.run_arm)(*arm, threads) for arm in todo), 1
     ):
         append_rows(path, rows)
+        write_report(args.output)  # a stopped run leaves its report up to date
         last = rows[-1]
         print(
             f"[{i}/{len(todo)} {(time.perf_counter() - start) / 60:.1f} min] {last['dataset']} "
@@ -305,7 +309,7 @@ def main(argv=None):
             f"accuracy {last.get('accuracy')} ({last['status']})",
             flush=True,
         )
-    write_report(args.output)
+    write_report(args.output)  # also when every arm was done already
     return 0
 
 
