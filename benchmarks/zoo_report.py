@@ -402,7 +402,9 @@ def write(rows, output, *, provenance="", recommended=None):
 
     output = Path(output)
     df = frame(rows)
-    if df.empty or not (df["status"] == "ok").any():
+    # Every figure of the summary is against plain cross-entropy or the peers: a run of
+    # other methods alone (a variant of one estimator, say) has no summary.
+    if df.empty or not (df["status"] == "ok").any() or not (df["method"] == CE).any():
         return
     recommended = recommended or zoo.RECOMMENDED
     (output / "zoo_summary.md").write_text(summary_markdown(df, recommended, provenance))

@@ -81,7 +81,8 @@ class LabelIssuesMixin:
               (:class:`~sknoisy.FilterClassifier`'s: the cross-validated one its
               labels were scored by, or its sknoisy detector's);
             - ``suggested_label``: the method's corrected label where it has one
-              (``corrected_labels_``), else the prediction;
+              (``corrected_labels_``), else the prediction; the given label for a row
+              passed as ``trusted``;
             - ``label_quality``: ``label_quality_``;
             - ``is_label_issue``: ``label_issues_``.
 
