@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import report, zoo
+from .run import read_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "zoo" / "review"
@@ -127,13 +128,6 @@ def run_arm(dataset, noise, seed, arm, threads):
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     commit = report.commit()
     return [dict(row, finished=stamp, commit=commit) for row in rows]
-
-
-def read_rows(path):
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def append_rows(path, rows):
