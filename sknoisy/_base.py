@@ -30,7 +30,7 @@ from ._training import (
     TensorBatchIterator,
     TensorDataset,
 )
-from ._validation import check_number, check_option, check_trusted, is_auto
+from ._validation import check_number, check_option, checked_rows, is_auto
 from .modules import MLP, reset_parameters
 from .quality import find_label_issues
 from .selection import auto_max_epochs
@@ -410,9 +410,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                 f"got 1 class: {classes[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
-        if trusted is not None:
-            trusted = check_trusted(trusted, X.shape[0])
-            trusted = trusted if trusted.any() else None
+        trusted = checked_rows(trusted, X.shape[0])
         feature_mean = feature_scale = None
         if self.standardize:
             # One new float32 array at most: validation's own copy is overwritten.

@@ -525,6 +525,15 @@ class NoisyLabelNet(NeuralNet):
             return values
         return values.masked_fill(trusted if index is None else trusted[index], value)
 
+    def trusted_on_cross_entropy(self, losses, logits, y, index):
+        """Per-row ``losses`` of a batch with the trusted rows' replaced by plain
+        cross-entropy on their label: a checked label needs none of the protection a
+        robust or corrected loss gives up fitting for."""
+        if self.data_.trusted is None:
+            return losses
+        plain = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+        return torch.where(self.data_.trusted[index], plain, losses)
+
     def weighted_mean(self, losses, index, mask=None):
         """Mean of per-sample losses over ``mask`` (all when None), weighted by
         ``sample_weight`` when fit was given one.

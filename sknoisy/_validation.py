@@ -28,6 +28,7 @@ __all__ = [
     "check_option",
     "check_stochastic_matrix",
     "check_trusted",
+    "checked_rows",
     "is_auto",
 ]
 
@@ -125,6 +126,15 @@ def check_trusted(trusted, n_samples):
             )
         mask = mask.astype(bool)
     return mask
+
+
+def checked_rows(trusted, n_samples):
+    """``trusted`` as :func:`check_trusted` returns it, or None when it is None or marks
+    no row (a review that has not started): how every ``fit`` reads its ``trusted``."""
+    if trusted is None:
+        return None
+    mask = check_trusted(trusted, n_samples)
+    return mask if mask.any() else None
 
 
 # ------------------------------------------------------------------ declared parameters

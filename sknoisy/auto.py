@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ._base import check_sample_weight
 from ._issues import LabelIssuesMixin, row_index
-from ._validation import check_number, check_trusted
+from ._validation import check_number, checked_rows
 from .correction import LossCorrectionClassifier
 from .dividemix import DivideMixClassifier
 from .filter import FilterClassifier
@@ -277,9 +277,8 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
                 f"class: {self.classes_[0]!r}"
             )
         weight = check_sample_weight(sample_weight, X.shape[0])
+        trusted = checked_rows(trusted, X.shape[0])
         if trusted is not None:
-            trusted = check_trusted(trusted, X.shape[0])
-            trusted = trusted if trusted.any() else None
             for name, candidate in candidates:
                 if not has_fit_parameter(candidate, "trusted"):
                     raise TypeError(

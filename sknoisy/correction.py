@@ -186,9 +186,7 @@ class LossCorrectionNet(NoisyLabelNet):
             losses = backward_corrected_loss(log_proba, self.state_.inverse, y)
         else:
             losses = forward_corrected_loss(log_proba, self.corrected_transition(), y)
-        if self.data_.trusted is not None:  # a checked label needs no correction
-            trusted = self.data_.trusted[index]
-            losses = torch.where(trusted, self.criterion_(logits, y), losses)
+        losses = self.trusted_on_cross_entropy(losses, logits, y, index)
         return self.weighted_mean(losses, index), (logits,)
 
     # -- results -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ._base import check_sample_weight
 from ._issues import LabelIssuesMixin, row_index
-from ._validation import check_auto_or_rate, check_number, check_option, check_trusted
+from ._validation import check_auto_or_rate, check_number, check_option, checked_rows
 from .quality import (
     LABEL_QUALITY_METHODS,
     find_label_issues,
@@ -211,9 +211,7 @@ class FilterClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Ba
                 f"{self.classes_[0]!r}"
             )
         weight = check_sample_weight(sample_weight, len(y))
-        if trusted is not None:
-            trusted = check_trusted(trusted, len(y))
-            trusted = trusted if trusted.any() else None
+        trusted = checked_rows(trusted, len(y))
         given_trusted = {} if trusted is None else {"trusted": trusted}
 
         detectors = self._detector_list()

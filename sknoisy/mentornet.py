@@ -174,7 +174,7 @@ class MentorNetNet(NoisyLabelNet):
             mentor_loss.backward()  # the inputs are detached: only the mentor's gradients
         noise = min(max(1.0 - self.state_.percentile / 100.0, _PRIOR_RANGE[0]), _PRIOR_RANGE[1])
         weights = ((1.0 - noise) * logit.detach().exp() >= 0.5).to(logit.dtype)
-        return torch.where(trusted, torch.ones_like(weights), weights)
+        return self.trust(weights, index)
 
     def estimate_label_quality(self):
         """Label quality: the mentor's mean weight of each row over the epochs after the

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
-
 from ._base import BaseNoisyClassifier, fill_doc
 from ._training import NoisyLabelNet
 from ._validation import check_number, check_option
@@ -23,10 +21,7 @@ class RobustLossNet(NoisyLabelNet):
     def compute_loss(self, X, y, index):
         logits = self.module_(X)
         self.record_logits(index, logits)
-        losses = self.criterion_(logits, y)
-        if self.data_.trusted is not None:
-            trusted = self.data_.trusted[index]
-            losses = losses.where(~trusted, F.cross_entropy(logits, y, reduction="none"))
+        losses = self.trusted_on_cross_entropy(self.criterion_(logits, y), logits, y, index)
         return self.weighted_mean(losses, index), (logits,)
 
 
