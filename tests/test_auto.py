@@ -91,6 +91,43 @@ def test_a_lead_within_one_standard_error_goes_to_the_earlier_candidate(
     assert clf.best_name_ == chosen
 
 
+class _TrustingLookup(_Lookup):
+    def fit(self, X, y, trusted=None):
+        return super().fit(X, y)
+
+
+@pytest.mark.parametrize("n_trusted", [100, 40])
+def test_enough_held_out_trusted_rows_score_the_candidates_alone(n_trusted, capsys):
+    # 400 rows, 120 of them with wrong labels and n_trusted others checked. "follows"
+    # predicts every given label but misses the checked rows, "clean" predicts every
+    # true label: the noisy labels prefer the first, the checked ones the second.
+    n = 400
+    true = np.arange(n) % 2
+    given = true.copy()
+    given[:120] = 1 - true[:120]
+    trusted = np.zeros(n, bool)
+    trusted[200 : 200 + n_trusted] = True
+    follows = np.where(trusted, 1 - true, given)
+    X = np.arange(n, dtype=np.float64)[:, None]
+    candidates = [("clean", _TrustingLookup(true)), ("follows", _TrustingLookup(follows))]
+    clf = AutoClassifier(candidates, random_state=0).fit(X, given, trusted=trusted)
+    enough = n_trusted >= 50
+    assert clf.scored_on_trusted_ is enough
+    if enough:
+        assert clf.validation_scores_ == {"clean": 1.0, "follows": 0.0}
+        assert clf.best_name_ == "clean"
+    else:
+        assert clf.validation_scores_["follows"] == pytest.approx(1 - n_trusted / n)
+        assert clf.validation_scores_["clean"] == pytest.approx(1 - 120 / n)
+        assert clf.best_name_ == "follows"
+    clf.set_params(verbose=1).fit(X, given, trusted=trusted)
+    shown = "held-out trusted-row accuracy" in capsys.readouterr().out
+    assert shown is enough
+    unchecked = AutoClassifier(candidates, random_state=0).fit(X, given)
+    assert not unchecked.scored_on_trusted_
+    assert unchecked.best_name_ == "follows"
+
+
 def test_candidates_are_cloned_and_any_classifier_will_do(blobs):
     X, y_noisy, _ = blobs
     ridge = RidgeClassifier()
