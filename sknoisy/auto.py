@@ -20,8 +20,10 @@ errs elsewhere, and can be chosen over a better one (:mod:`sknoisy.model_selecti
 scorers that need checked rows or a transition matrix instead).
 
 Checked rows (``fit(X, y, trusted=mask)``) have labels that are right: once at least
-``MIN_TRUSTED_TO_SCORE`` (50) of them are held out, the candidates are scored on them
-alone, and the noise in the other labels no longer enters the choice.
+``MIN_TRUSTED_TO_SCORE`` (50) of them are held out, a candidate more accurate on them
+than the one chosen, by more than one standard error there, is chosen instead. The few
+checked rows overrule the many noisy ones only with evidence: on a small sample the
+one-standard-error rule alone would favour the candidates that come first.
 
 The one-standard-error rule (as in the choice of a tree's size by cross-validation,
 Breiman et al., 1984) reads the held-out accuracy as the estimate it is: a candidate
@@ -57,11 +59,11 @@ __all__ = ["AutoClassifier", "default_candidates"]
 # row held out once: a fifth of a small data set is too few rows to tell them apart.
 CV_BELOW_ROWS = 2000
 CV_FOLDS = 5
-# From this many held-out checked (trusted) rows on, the candidates are scored on those
-# rows alone. Their labels are right, so their accuracy is the clean accuracy that noisy
-# held-out labels only stand in for, and that noise following the features misleads; with
-# fewer, its standard error (about 4 points for 50 rows at 90% accuracy) is too wide to
-# choose on, and the noisy labels of all the held-out rows score instead.
+# From this many held-out checked (trusted) rows on, their accuracy can overrule the
+# choice made on the held-out labels. Their labels are right, so it measures the clean
+# accuracy that noisy labels only stand in for, and that noise following the features
+# misleads; with fewer, its standard error (about 4 points for 50 rows at 90% accuracy)
+# is too wide to choose on.
 MIN_TRUSTED_TO_SCORE = 50
 
 
@@ -123,6 +125,17 @@ def _standard_error(differences, weight):
     return float(np.sqrt(variance / (n_effective - 1)))
 
 
+def _one_standard_error_choice(scores, correct, weight):
+    """Each candidate's standard error of its gap to the best, and the first candidate
+    (in the candidates' order) within one of them of the best."""
+    leader = max(scores, key=scores.get)
+    errors = {
+        name: _standard_error(correct[leader] - correct[name], weight) for name in correct
+    }
+    chosen = next(name for name in correct if scores[name] >= scores[leader] - errors[name])
+    return errors, chosen
+
+
 def _best_has(attribute):
     """For ``available_if``: whether the chosen candidate (once fitted) has it."""
 
@@ -140,12 +153,14 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
     training rows and scored by its accuracy on the rest (whose labels are as noisy as
     the others: see the module docstring for when that ranks models right). Below
     ``CV_BELOW_ROWS`` (2,000) rows, ``CV_FOLDS`` (5)-fold cross-validation scores them
-    instead, every row held out once. Where at least ``MIN_TRUSTED_TO_SCORE`` (50) of
-    the held-out rows are ``trusted``, the score is the accuracy on those rows alone,
-    whose labels are right. The first candidate whose score is within one
+    instead, every row held out once. The first candidate whose score is within one
     standard error of the best one's (the standard error of the mean of the rows'
     differences in correctness between the two) is refitted on all the rows: a lead
     smaller than that is noise, and the candidates come in the order of preference.
+
+    Where at least ``MIN_TRUSTED_TO_SCORE`` (50) of the held-out rows are ``trusted``
+    (checked, so their labels are right), the candidate most accurate on them replaces
+    that choice if it leads it there by more than one standard error.
 
     It costs the candidates' fits (five each on small data) plus one more fit of the
     chosen one.
@@ -175,11 +190,13 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
     best_estimator_ : estimator
         The chosen candidate, refitted on all the training rows.
     validation_scores_ : dict of str to float
-        Each candidate's accuracy on the held-out labels (on the held-out trusted rows'
-        where ``scored_on_trusted_``).
-    scored_on_trusted_ : bool
-        Whether the candidates were scored on the held-out trusted rows alone (at least
-        ``MIN_TRUSTED_TO_SCORE`` of them).
+        Each candidate's accuracy on the held-out labels.
+    trusted_scores_ : dict of str to float or None
+        Each candidate's accuracy on the held-out trusted rows; None with fewer than
+        ``MIN_TRUSTED_TO_SCORE`` of them.
+    chosen_by_trusted_ : bool
+        Whether the held-out trusted rows overruled the choice made on the held-out
+        labels.
     validation_errors_ : dict of str to float
         Each candidate's standard error of its difference in held-out accuracy from the
         best candidate (0 for the best).
@@ -257,6 +274,29 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
         splitter = StratifiedShuffleSplit(**arguments) if stratify else ShuffleSplit(**arguments)
         return [next(splitter.split(rows, y))]
 
+    def _overrule_by_trusted(self, correct, weight, held_trusted):
+        """Set ``trusted_scores_`` and ``chosen_by_trusted_``; switch ``best_name_`` to
+        the candidate most accurate on the held-out trusted rows when there are at least
+        MIN_TRUSTED_TO_SCORE of them and its lead over the choice exceeds one standard
+        error there."""
+        self.trusted_scores_, self.chosen_by_trusted_ = None, False
+        if held_trusted is None or held_trusted.sum() < MIN_TRUSTED_TO_SCORE:
+            return
+        weight = weight[held_trusted]
+        if weight.sum() <= 0:
+            return
+        right = {name: rows[held_trusted] for name, rows in correct.items()}
+        self.trusted_scores_ = {
+            name: float(np.average(rows, weights=weight)) for name, rows in right.items()
+        }
+        leader = max(self.trusted_scores_, key=self.trusted_scores_.get)
+        lead = self.trusted_scores_[leader] - self.trusted_scores_[self.best_name_]
+        if lead > _standard_error(right[leader] - right[self.best_name_], weight):
+            self.best_name_, self.chosen_by_trusted_ = leader, True
+        if self.verbose:
+            scores = ", ".join(f"{n} {v:.3f}" for n, v in self.trusted_scores_.items())
+            print(f"[AutoClassifier] held-out trusted rows' accuracy: {scores}", flush=True)
+
     def fit(self, X, y, sample_weight=None, trusted=None):
         """Fit every candidate on part of the rows, choose, refit the best on all.
 
@@ -271,8 +311,8 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
         trusted : array-like of bool, shape (n_samples,), default=None
             Rows whose label was checked and is right, passed to every candidate's
             ``fit`` (each must accept it; every sknoisy estimator does). Where at least
-            ``MIN_TRUSTED_TO_SCORE`` (50) of them are held out, the candidates are
-            scored on those alone. A mask that marks no row is the same as None.
+            ``MIN_TRUSTED_TO_SCORE`` (50) of them are held out, their accuracy can
+            overrule the choice. A mask that marks no row is the same as None.
 
         Returns
         -------
@@ -312,15 +352,6 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
 
         held_out_rows = np.concatenate([held_out for _, held_out in splits])
         held_weight = np.ones(len(held_out_rows)) if weight is None else weight[held_out_rows]
-        held_trusted = (
-            np.zeros(len(held_out_rows), bool) if trusted is None else trusted[held_out_rows]
-        )
-        self.scored_on_trusted_ = bool(
-            held_trusted.sum() >= MIN_TRUSTED_TO_SCORE and held_weight[held_trusted].sum() > 0
-        )
-        if self.scored_on_trusted_:
-            held_weight = np.where(held_trusted, held_weight, 0.0)
-        scored_rows = " trusted-row" if self.scored_on_trusted_ else ""
         self.validation_scores_ = {}
         correct = {}
         for name, template in candidates:
@@ -333,20 +364,16 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
             self.validation_scores_[name] = float(np.average(correct[name], weights=held_weight))
             if self.verbose:
                 print(
-                    f"[AutoClassifier] {name}: held-out{scored_rows} accuracy "
+                    f"[AutoClassifier] {name}: held-out accuracy "
                     f"{self.validation_scores_[name]:.3f} ({time.perf_counter() - start:.1f} s)",
                     flush=True,
                 )
-        leader = max(self.validation_scores_, key=self.validation_scores_.get)
-        self.validation_errors_ = {
-            name: _standard_error(correct[leader] - correct[name], held_weight)
-            for name in correct
-        }
-        self.best_name_ = next(
-            name for name in correct
-            if self.validation_scores_[name]
-            >= self.validation_scores_[leader] - self.validation_errors_[name]
-        )  # fmt: skip
+        self.validation_errors_, self.best_name_ = _one_standard_error_choice(
+            self.validation_scores_, correct, held_weight
+        )
+        self._overrule_by_trusted(
+            correct, held_weight, None if trusted is None else trusted[held_out_rows]
+        )
         if self.verbose:
             print(f"[AutoClassifier] refitting {self.best_name_} on all rows", flush=True)
         best = dict(candidates)[self.best_name_]

@@ -96,35 +96,49 @@ class _TrustingLookup(_Lookup):
         return super().fit(X, y)
 
 
-@pytest.mark.parametrize("n_trusted", [100, 40])
-def test_enough_held_out_trusted_rows_score_the_candidates_alone(n_trusted, capsys):
+@pytest.mark.parametrize(
+    "n_trusted, missed, clean_missed, chosen",
+    [(100, 100, 0, "clean"), (40, 40, 0, "follows"), (100, 2, 1, "follows")],
+)
+def test_held_out_trusted_rows_overrule_the_choice_only_with_evidence(
+    n_trusted, missed, clean_missed, chosen, capsys
+):
     # 400 rows, 120 of them with wrong labels and n_trusted others checked. "follows"
-    # predicts every given label but misses the checked rows, "clean" predicts every
-    # true label: the noisy labels prefer the first, the checked ones the second.
+    # predicts every given label but misses `missed` of the checked rows, "clean"
+    # predicts every true label but `clean_missed` checked ones: the noisy labels prefer
+    # the first. The checked rows overrule that when there are at least 50 of them and
+    # the second's lead on them exceeds a standard error (1 row in 100, where they
+    # differ on 3, does not: about 1.7 rows).
     n = 400
     true = np.arange(n) % 2
     given = true.copy()
     given[:120] = 1 - true[:120]
     trusted = np.zeros(n, bool)
     trusted[200 : 200 + n_trusted] = True
-    follows = np.where(trusted, 1 - true, given)
+    follows = given.copy()
+    follows[200 : 200 + missed] = 1 - true[200 : 200 + missed]
+    clean = true.copy()
+    last = 200 + n_trusted
+    clean[last - clean_missed : last] = 1 - true[last - clean_missed : last]
     X = np.arange(n, dtype=np.float64)[:, None]
-    candidates = [("clean", _TrustingLookup(true)), ("follows", _TrustingLookup(follows))]
-    clf = AutoClassifier(candidates, random_state=0).fit(X, given, trusted=trusted)
-    enough = n_trusted >= 50
-    assert clf.scored_on_trusted_ is enough
-    if enough:
-        assert clf.validation_scores_ == {"clean": 1.0, "follows": 0.0}
-        assert clf.best_name_ == "clean"
+    candidates = [("clean", _TrustingLookup(clean)), ("follows", _TrustingLookup(follows))]
+    clf = AutoClassifier(candidates, random_state=0, verbose=1)
+    clf.fit(X, given, trusted=trusted)
+    assert clf.validation_scores_["follows"] == pytest.approx(1 - missed / n)
+    assert clf.validation_scores_["clean"] == pytest.approx(1 - (120 + clean_missed) / n)
+    assert clf.best_name_ == chosen
+    assert clf.chosen_by_trusted_ is (chosen == "clean")
+    shown = "held-out trusted rows' accuracy" in capsys.readouterr().out
+    if n_trusted >= 50:
+        assert clf.trusted_scores_ == pytest.approx(
+            {"clean": 1 - clean_missed / n_trusted, "follows": 1 - missed / n_trusted}
+        )
+        assert shown
     else:
-        assert clf.validation_scores_["follows"] == pytest.approx(1 - n_trusted / n)
-        assert clf.validation_scores_["clean"] == pytest.approx(1 - 120 / n)
-        assert clf.best_name_ == "follows"
-    clf.set_params(verbose=1).fit(X, given, trusted=trusted)
-    shown = "held-out trusted-row accuracy" in capsys.readouterr().out
-    assert shown is enough
+        assert clf.trusted_scores_ is None
+        assert not shown
     unchecked = AutoClassifier(candidates, random_state=0).fit(X, given)
-    assert not unchecked.scored_on_trusted_
+    assert unchecked.trusted_scores_ is None and not unchecked.chosen_by_trusted_
     assert unchecked.best_name_ == "follows"
 
 
