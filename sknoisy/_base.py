@@ -14,6 +14,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
@@ -22,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import BatchScoring, EpochScoring, ProgressBar
 
 from ._issues import LabelIssuesMixin, row_index
+from ._sparse import SparseRows, canonical_csr, sparse_feature_statistics
 from ._training import (
     PRECISIONS,
     MethodSettings,
@@ -398,9 +400,13 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         hidden_layer_sizes = self._check_common_params()
         X_given, index = X, row_index(X)
         X, y = validate_data(
-            self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2
-        )
-        max_epochs = self._run_length(len(X))
+            self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2,
+            accept_sparse=("csr", "csc"),
+        )  # fmt: skip
+        sparse = sp.issparse(X)
+        if sparse:
+            X = canonical_csr(X)
+        max_epochs = self._run_length(X.shape[0])
         settings = self._settings(max_epochs)
         check_classification_targets(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
@@ -412,7 +418,10 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         weight = check_sample_weight(sample_weight, X.shape[0])
         trusted = checked_rows(trusted, X.shape[0])
         feature_mean = feature_scale = None
-        if self.standardize:
+        if self.standardize and sparse:
+            # The matrix stays as it is; each batch is standardised as it is made dense.
+            feature_mean, feature_scale = sparse_feature_statistics(X)
+        elif self.standardize:
             # One new float32 array at most: validation's own copy is overwritten.
             feature_mean, feature_scale = feature_statistics(X)
             out = X if _is_private_copy(X, X_given) else np.empty(X.shape, dtype=np.float32)
@@ -422,6 +431,8 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         optimizer, optimizer_params = self._resolve_optimizer()
         callbacks = self._check_callbacks()
         device = resolve_device(self.device)
+        if sparse:
+            X = SparseRows(X, feature_mean, feature_scale, device)
 
         torch_seed, shuffle_seed = _draw_seeds(self.random_state, 2)
         with _seeded_torch(torch_seed, device):
@@ -629,7 +640,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _check_module_output(module, X, n_classes):
-        sample = torch.as_tensor(X[:2])
+        sample = torch.as_tensor(X.dense(slice(0, 2)) if isinstance(X, SparseRows) else X[:2])
         module.eval()
         try:
             with torch.no_grad():
@@ -661,7 +672,12 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             Rows sum to 1.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float32)
+        X = validate_data(
+            self, X, reset=False, allow_nd=True, dtype=np.float32, accept_sparse=("csr", "csc")
+        )
+        sparse = sp.issparse(X)
+        if sparse:  # made dense a block of rows at a time
+            X = X.tocsr()
         if X.shape[1:] != self.input_shape_:
             raise ValueError(
                 f"X has rows of shape {X.shape[1:]}, but {type(self).__name__} was fitted "
@@ -670,15 +686,19 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         # Block by block into one output: a standardised copy of a large X at once
         # would double the memory that predicting takes.
         mean, scale = self.feature_mean_, self.feature_scale_
-        n = len(X)
+        n = X.shape[0]
         proba = np.empty((n, len(self.classes_)), dtype=np.float64)
-        if mean is None:
-            rows, buffer = _BLOCK_ROWS, None
+        buffer = None
+        if mean is None and not sparse:
+            rows = _BLOCK_ROWS
         else:
             rows = _block_rows(int(np.prod(self.input_shape_)))
+        if mean is not None:
             buffer = np.empty((min(rows, n), *self.input_shape_), dtype=np.float32)
         for start in range(0, n, rows):
             block = X[start : start + rows]
+            if sparse:
+                block = block.toarray()
             if mean is not None:
                 block = standardize_rows(block, mean, scale, buffer[: len(block)])
             proba[start : start + len(block)] = self.net_.predict_proba(block)
@@ -706,6 +726,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
         # CUDA kernels are not bit-for-bit reproducible; on the CPU a seed fixes results.
         try:
             tags.non_deterministic = resolve_device(self.device).type != "cpu"

@@ -20,6 +20,7 @@ from skorch.callbacks import PrintLog
 from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
 
+from ._sparse import SparseRows
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
 from .selection import (
@@ -48,6 +49,10 @@ _FULL_PASS_BATCH = 4096
 # it, they are computed batch by batch: the memory beyond the data stays within a
 # constant plus O(n_samples x n_classes).
 _MAX_CACHED_SCORES_BYTES = 64 * 2**20
+# The augmentation's feature quantiles come from at most this many rows, and, for sparse
+# input, from no more dense rows than fit in this many bytes.
+_QUANTILE_ROWS = 100_000
+_MAX_DENSE_QUANTILE_BYTES = 256 * 2**20
 #: The ``precision`` options and the dtype their forward passes autocast to.
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -79,7 +84,8 @@ class TensorDataset(Dataset):
         with warnings.catch_warnings():
             # Read-only arrays (e.g. from pandas) are fine: nothing writes to them.
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            X = to_tensor(X, device=device)
+            if not isinstance(X, SparseRows):  # sparse rows become dense batch by batch
+                X = to_tensor(X, device=device)
             y = None if y is None else to_tensor(y, device=device).long()
         if X.is_floating_point() and X.dtype != torch.float32:
             X = X.float()
@@ -318,7 +324,8 @@ class NoisyLabelNet(NeuralNet):
             # For augmentation (selection.augment), which perturbs each feature on its own
             # quantiles; they and the rows' normal scores are computed at the first
             # augmented batch.
-            feature_mean=X.X.mean(dim=0), feature_quantiles=None, feature_scores=None,
+            feature_mean=X.X.mean_row() if isinstance(X.X, SparseRows) else X.X.mean(dim=0),
+            feature_quantiles=None, feature_scores=None,
         )  # fmt: skip
         # Fitted, for inference too: the networks' number of outputs.
         self.n_classes_ = int(X.y.max()) + 1
@@ -504,7 +511,7 @@ class NoisyLabelNet(NeuralNet):
         data, scores = self.data_, None
         if noise:
             if data.feature_quantiles is None:
-                data.feature_quantiles = feature_quantiles(data.X)
+                data.feature_quantiles = feature_quantiles(data.X, max_rows=self._quantile_rows())
                 if 2 * data.X.numel() <= _MAX_CACHED_SCORES_BYTES:
                     # Outside the mixed-precision context of the batch being trained.
                     with torch.autocast(data.X.device.type, enabled=False):
@@ -515,6 +522,15 @@ class NoisyLabelNet(NeuralNet):
             if data.feature_scores is not None:
                 scores = data.feature_scores[index].float()
         return augment(X, data.feature_quantiles, data.feature_mean, noise, mask, scores)
+
+    def _quantile_rows(self):
+        """Rows the augmentation's feature quantiles are taken from: at most 100,000,
+        and for sparse rows, which are made dense for it, no more than fit in
+        ``_MAX_DENSE_QUANTILE_BYTES``."""
+        rows = _QUANTILE_ROWS
+        if isinstance(self.data_.X, SparseRows):
+            rows = min(rows, max(1, _MAX_DENSE_QUANTILE_BYTES // (4 * self.data_.X.shape[1])))
+        return rows
 
     def trust(self, values, index=None, value=1.0):
         """``values`` (one per training row, or per row of ``index``) with the trusted

@@ -38,8 +38,10 @@ import numbers
 import time
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
@@ -325,7 +327,11 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
         )  # fmt: skip
         candidates = self._candidates()
         index = row_index(X)
-        X, y = validate_data(self, X, y, allow_nd=True, ensure_min_samples=4)
+        X, y = validate_data(
+            self, X, y, allow_nd=True, ensure_min_samples=4, accept_sparse=("csr", "csc")
+        )
+        if sp.issparse(X):  # the candidates take rows of it
+            X = X.tocsr()
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
@@ -389,6 +395,17 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
             )
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            candidates = self._candidates()
+        except (TypeError, ValueError):  # reported by fit
+            candidates = []
+        tags.input_tags.sparse = bool(candidates) and all(
+            get_tags(estimator).input_tags.sparse for _, estimator in candidates
+        )
+        return tags
+
     def predict(self, X):
         """Labels predicted by the chosen candidate.
 
@@ -401,7 +418,7 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, allow_nd=True, reset=False)
+        X = validate_data(self, X, allow_nd=True, reset=False, accept_sparse=("csr", "csc"))
         return self.best_estimator_.predict(X)
 
     @available_if(_best_has("predict_proba"))
@@ -417,5 +434,5 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, allow_nd=True, reset=False)
+        X = validate_data(self, X, allow_nd=True, reset=False, accept_sparse=("csr", "csc"))
         return self.best_estimator_.predict_proba(X)

@@ -460,9 +460,11 @@ def feature_quantiles(X, n_quantiles=1001, max_rows=100_000):
     >>> feature_quantiles(torch.arange(10.0)[:, None], n_quantiles=3).tolist()
     [[0.0, 4.0, 9.0]]
     """
+    if len(X) > max_rows:
+        X = X[torch.randperm(len(X), device=X.device)[:max_rows]]
+    elif not isinstance(X, torch.Tensor):  # rows that index like a tensor (sparse ones)
+        X = X[:]
     flat = X.reshape(len(X), -1)
-    if len(flat) > max_rows:
-        flat = flat[torch.randperm(len(flat), device=flat.device)[:max_rows]]
     ordered = flat.T.sort(dim=1).values
     positions = torch.linspace(0, len(flat) - 1, n_quantiles, device=flat.device)
     return ordered[:, positions.round().long()].contiguous()

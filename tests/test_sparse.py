@@ -1,0 +1,193 @@
+"""Sparse input (CSR, CSC, sparse arrays): fitted and predicted without a dense copy of
+X, with the same results as the same data given dense."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from test_estimators import ESTIMATORS
+
+from sknoisy import AutoClassifier, FilterClassifier, RobustLossClassifier, _base, _training
+from sknoisy._base import feature_statistics
+from sknoisy._sparse import SparseRows, canonical_csr, sparse_feature_statistics
+
+SMALL = dict(max_epochs=8, hidden_layer_sizes=(32,), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def sparse_problem():
+    """300 rows of 30 features, about 40% of them zero, 3 classes, 20% of labels
+    flipped; the same matrix dense (float32) and as CSR."""
+    X, y = make_classification(
+        n_samples=300, n_features=30, n_informative=8, n_classes=3, random_state=0
+    )
+    X[np.abs(X) < 0.5] = 0.0
+    rng = np.random.default_rng(0)
+    flipped = rng.random(len(y)) < 0.2
+    y[flipped] = rng.integers(3, size=flipped.sum())
+    dense = X.astype(np.float32)
+    return dense, sp.csr_matrix(dense), y
+
+
+class _DenseRowsRecorder:
+    """Records the number of rows of every sparse block made dense."""
+
+    def __init__(self, monkeypatch):
+        self.rows = []
+        original = sp.csr_matrix.toarray
+
+        def toarray(matrix, *args, **kwargs):
+            self.rows.append(matrix.shape[0])
+            return original(matrix, *args, **kwargs)
+
+        monkeypatch.setattr(sp.csr_matrix, "toarray", toarray)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sparse_input_gives_the_dense_results(Estimator, sparse_problem):
+    dense, csr, y = sparse_problem
+    on_dense = Estimator(**SMALL).fit(dense, y)
+    on_sparse = Estimator(**SMALL).fit(csr, y)
+    agreement = np.mean(on_dense.predict(dense) == on_sparse.predict(csr))
+    assert agreement >= 0.99
+    np.testing.assert_allclose(
+        on_sparse.predict_proba(csr), on_dense.predict_proba(dense), atol=1e-4
+    )
+    np.testing.assert_allclose(on_sparse.label_quality_, on_dense.label_quality_, atol=1e-4)
+    np.testing.assert_allclose(on_sparse.feature_mean_, on_dense.feature_mean_, rtol=1e-12)
+    np.testing.assert_allclose(on_sparse.feature_scale_, on_dense.feature_scale_, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "to_sparse", [sp.csc_matrix, sp.csr_array, sp.coo_matrix], ids=["csc", "csr_array", "coo"]
+)
+def test_other_sparse_formats_are_taken(to_sparse, sparse_problem):
+    dense, csr, y = sparse_problem
+    reference = RobustLossClassifier(**SMALL).fit(csr, y).predict(csr)
+    clf = RobustLossClassifier(**SMALL).fit(to_sparse(dense), y)
+    np.testing.assert_array_equal(clf.predict(to_sparse(dense)), reference)
+
+
+def test_the_users_matrix_is_left_as_it_was():
+    # Duplicate entries (an uncanonical matrix) are summed in a copy.
+    X = sp.csr_matrix(
+        (np.ones(4, dtype=np.float32), np.array([0, 0, 1, 1]), np.array([0, 2, 3, 4])),
+        shape=(3, 2),
+    )
+    assert not X.has_canonical_format
+    before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    fixed = canonical_csr(X)
+    np.testing.assert_array_equal(fixed.toarray(), X.toarray())
+    assert fixed.has_canonical_format
+    for array, original in zip((X.data, X.indices, X.indptr), before, strict=True):
+        np.testing.assert_array_equal(array, original)
+    y = np.array([0, 1, 1])
+    RobustLossClassifier(max_epochs=1, random_state=0).fit(sp.vstack([X] * 4), np.tile(y, 4))
+    np.testing.assert_array_equal(X.data, before[0])
+
+
+def test_sparse_statistics_match_the_dense_ones(sparse_problem):
+    dense, csr, _ = sparse_problem
+    csr = csr.copy()
+    csr.data[:5] = 1e30  # large values do not overflow
+    mean, scale = sparse_feature_statistics(canonical_csr(csr))
+    dense_mean, dense_scale = feature_statistics(csr.toarray())
+    np.testing.assert_allclose(mean, dense_mean, rtol=1e-10)
+    np.testing.assert_allclose(scale, dense_scale, rtol=1e-10)
+    constant = sp.csr_matrix(np.zeros((4, 2), dtype=np.float32))
+    np.testing.assert_array_equal(sparse_feature_statistics(constant)[1], [1.0, 1.0])
+
+
+def test_rows_index_like_a_tensor(sparse_problem):
+    import torch
+
+    dense, csr, _ = sparse_problem
+    mean, scale = feature_statistics(dense)
+    rows = SparseRows(canonical_csr(csr), mean, scale)
+    standardised = ((dense - mean) / scale).astype(np.float32)
+    index = torch.tensor([[3, 1], [0, 299]])
+    np.testing.assert_array_equal(rows[index].numpy(), standardised[index.numpy()])
+    np.testing.assert_array_equal(rows[10:20].numpy(), standardised[10:20])
+    np.testing.assert_array_equal(torch.cat(list(rows.split(128))).numpy(), standardised)
+    np.testing.assert_allclose(rows.mean_row().numpy(), standardised.mean(axis=0), atol=1e-6)
+    assert len(rows) == 300 and rows.numel() == 300 * 30 and rows.shape == (300, 30)
+
+
+def test_training_makes_no_dense_copy_of_x(monkeypatch):
+    X, y = make_classification(n_samples=5000, n_features=20, random_state=0)
+    X[np.abs(X) < 1] = 0.0
+    csr = sp.csr_matrix(X.astype(np.float32))
+    recorder = _DenseRowsRecorder(monkeypatch)
+    # The augmentation's quantiles from at most 1,000 dense rows here.
+    monkeypatch.setattr(_training, "_MAX_DENSE_QUANTILE_BYTES", 4 * 20 * 1000)
+    from sknoisy import DivideMixClassifier
+
+    DivideMixClassifier(max_epochs=3, hidden_layer_sizes=(16,), random_state=0).fit(csr, y)
+    assert recorder.rows and max(recorder.rows) <= 4096 < len(y)
+
+
+def test_predict_proba_streams_sparse_rows(monkeypatch, sparse_problem):
+    dense, csr, y = sparse_problem
+    clf = RobustLossClassifier(**SMALL).fit(csr, y)
+    expected = clf.predict_proba(csr)
+    monkeypatch.setattr(_base, "_BLOCK_ELEMENTS", 30 * 50)  # blocks of 50 rows
+    recorder = _DenseRowsRecorder(monkeypatch)
+    np.testing.assert_allclose(clf.predict_proba(csr), expected, rtol=1e-6)
+    assert max(recorder.rows) == 50
+    unscaled = RobustLossClassifier(**SMALL, standardize=False).fit(csr, y)
+    recorder.rows.clear()
+    unscaled.predict_proba(csr)
+    assert max(recorder.rows) == 50
+
+
+def test_a_refit_on_sparse_rows_checks_the_feature_count(sparse_problem):
+    _, csr, y = sparse_problem
+    clf = RobustLossClassifier(**SMALL).fit(csr, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(csr[:, :10])
+
+
+def test_meta_estimators_take_sparse_input(sparse_problem):
+    dense, csr, y = sparse_problem
+    candidates = [
+        ("ce", RobustLossClassifier(**SMALL)),
+        ("gce", RobustLossClassifier("gce", **SMALL)),
+    ]
+    auto_dense = AutoClassifier(candidates, random_state=0).fit(dense, y)
+    auto_sparse = AutoClassifier(candidates, random_state=0).fit(csr, y)
+    assert auto_sparse.best_name_ == auto_dense.best_name_
+    np.testing.assert_array_equal(auto_sparse.predict(csr), auto_dense.predict(dense))
+    filtered = FilterClassifier(RobustLossClassifier(**SMALL), random_state=0).fit(csr, y)
+    assert filtered.predict(csr).shape == y.shape
+    assert filtered.__sklearn_tags__().input_tags.sparse
+    assert not FilterClassifier().__sklearn_tags__().input_tags.sparse  # HistGradientBoosting
+
+
+def test_a_tfidf_pipeline_learns_weakly_labelled_text():
+    rng = np.random.default_rng(0)
+    topics = {
+        0: ["goal", "match", "team", "score", "league"],
+        1: ["vote", "party", "election", "senate", "law"],
+        2: ["stock", "market", "price", "bank", "trade"],
+    }
+    filler = ["the", "a", "today", "news", "report", "said", "new", "week"]
+    y = rng.integers(3, size=600)
+    docs = [
+        " ".join(rng.choice(topics[label], 3).tolist() + rng.choice(filler, 6).tolist())
+        for label in y
+    ]
+    noisy = y.copy()
+    flipped = rng.random(len(y)) < 0.3
+    noisy[flipped] = rng.integers(3, size=flipped.sum())
+    pipeline = make_pipeline(TfidfVectorizer(), RobustLossClassifier(**SMALL))
+    pipeline.fit(docs[:500], noisy[:500])
+    assert sp.issparse(pipeline[0].transform(docs[:2]))
+    assert np.mean(pipeline.predict(docs[500:]) == y[500:]) > 0.9
+    # A scaler without centring in front keeps the rows sparse too.
+    scaled = make_pipeline(
+        TfidfVectorizer(), StandardScaler(with_mean=False), RobustLossClassifier(**SMALL)
+    )
+    assert np.mean(scaled.fit(docs[:500], noisy[:500]).predict(docs[500:]) == y[500:]) > 0.9
