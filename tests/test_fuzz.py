@@ -213,14 +213,14 @@ ROWS = tuple(range(2, 41))  # sampled, so that small sizes are not over-represen
 # networks); the others are tried when X is the axis an input breaks.
 X_GOOD = (
     "float64", "float64", "float32", "float16", "int", "bool", "object_num", "list",
-    "frame", "frame_cat_num", "3d",
+    "frame", "frame_cat_num", "sparse_csr", "3d",
 )  # fmt: skip
 X_ODD = (
-    "frame_cat_str", "frame_nullable", "frame_mixed_names", "sparse_csr", "sparse_coo",
+    "frame_cat_str", "frame_nullable", "frame_mixed_names", "sparse_coo",
     "object_words", "object_mixed", "object_none", "string_num", "complex", "1d",
     "3d_no_features", "scalar", "ragged", "uint8",
 )  # fmt: skip
-X_FILTER_GOOD = tuple(kind for kind in X_GOOD if kind != "3d") + ("sparse_csr",)
+X_FILTER_GOOD = tuple(kind for kind in X_GOOD if kind != "3d")
 # "large" is raw, unscaled features (e.g. pixel values); "huge" and "tiny" 1e30 and 1e-30.
 SPECIAL_GOOD = (
     "none", "none", "none", "constant", "zero_column", "large", "huge", "tiny", "mixed_scale",
