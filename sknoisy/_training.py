@@ -43,8 +43,10 @@ __all__ = [
     "FitResult",
 ]
 
-# Rows per forward pass when a method scores the whole training set.
+# Rows per forward pass when a method scores the whole training set; for sparse rows,
+# which are made dense for it, no more than _MAX_DENSE_PASS_VALUES values at a time.
 _FULL_PASS_BATCH = 4096
+_MAX_DENSE_PASS_VALUES = 2**24
 # Augmentation keeps the training rows' normal scores (float16) up to this size. Beyond
 # it, they are computed batch by batch: the memory beyond the data stays within a
 # constant plus O(n_samples x n_classes).
@@ -63,6 +65,13 @@ def _output_to_float32(module, inputs, output):
     if isinstance(output, torch.Tensor) and output.is_floating_point():
         return output.float()
     return None
+
+
+def _pass_rows(X):
+    """Rows per forward pass over the training rows ``X`` (a tensor or sparse rows)."""
+    if isinstance(X, SparseRows):
+        return max(1, min(_FULL_PASS_BATCH, _MAX_DENSE_PASS_VALUES // max(X.shape[1], 1)))
+    return _FULL_PASS_BATCH
 
 
 class NonFiniteError(ValueError, FloatingPointError):
@@ -448,8 +457,9 @@ class NoisyLabelNet(NeuralNet):
         """
         module.eval()
         n, outputs = len(self.data_.X), None
-        for start in range(0, n, _FULL_PASS_BATCH):
-            X = self.data_.X[start : start + _FULL_PASS_BATCH]
+        rows = _pass_rows(self.data_.X)
+        for start in range(0, n, rows):
+            X = self.data_.X[start : start + rows]
             with self.mixed_precision():
                 out = forward_with_representation(module, X) if representation else (module(X),)
             if outputs is None:  # filled in place: no second copy of the outputs
@@ -471,8 +481,9 @@ class NoisyLabelNet(NeuralNet):
         for network in networks:
             network.eval()
         try:
-            for start in range(0, len(self.data_.X), _FULL_PASS_BATCH):
-                X = self.data_.X[start : start + _FULL_PASS_BATCH]
+            rows = _pass_rows(self.data_.X)
+            for start in range(0, len(self.data_.X), rows):
+                X = self.data_.X[start : start + rows]
                 with self.mixed_precision():
                     outputs = [network(X) for network in networks]
                 if not all(bool(out.isfinite().all()) for out in outputs):
@@ -517,7 +528,7 @@ class NoisyLabelNet(NeuralNet):
                     with torch.autocast(data.X.device.type, enabled=False):
                         data.feature_scores = torch.cat([
                             normal_scores(rows, data.feature_quantiles).half()
-                            for rows in data.X.split(_FULL_PASS_BATCH)
+                            for rows in data.X.split(_pass_rows(data.X))
                         ])  # fmt: skip
             if data.feature_scores is not None:
                 scores = data.feature_scores[index].float()

@@ -17,6 +17,7 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
+from ._sparse import SparseRows
 from ._validation import check_number
 
 __all__ = ["TrainingCheckpoint"]
@@ -232,6 +233,10 @@ def _digest(*arrays):
             digest.update(b"none")
             continue
         digest.update(str((tuple(array.shape), str(array.dtype))).encode())
+        if isinstance(array, SparseRows):  # its stored values and where they are
+            for part in (array.matrix.data, array.matrix.indices, array.matrix.indptr):
+                digest.update(np.ascontiguousarray(part).tobytes())
+            continue
         if array.ndim == 0:
             array = array.reshape(1)
         for start in range(0, len(array), _HASH_ROWS):

@@ -191,3 +191,39 @@ def test_a_tfidf_pipeline_learns_weakly_labelled_text():
         TfidfVectorizer(), StandardScaler(with_mean=False), RobustLossClassifier(**SMALL)
     )
     assert np.mean(scaled.fit(docs[:500], noisy[:500]).predict(docs[500:]) == y[500:]) > 0.9
+
+
+def test_a_killed_sparse_fit_resumes_from_its_checkpoint(sparse_problem, tmp_path):
+    from test_checkpoint import _assert_same_fit, _KillAt, _Killed
+
+    from sknoisy import DivideMixClassifier
+    from sknoisy.callbacks import TrainingCheckpoint
+
+    _, csr, y = sparse_problem
+    params = dict(SMALL, max_epochs=6)
+    reference = DivideMixClassifier(**params).fit(csr, y)
+    path = tmp_path / "fit.ckpt"
+    with pytest.raises(_Killed):
+        DivideMixClassifier(callbacks=[TrainingCheckpoint(path), _KillAt(4)], **params).fit(
+            csr, y
+        )
+    changed = csr.copy()
+    changed.data[0] += 1.0  # other data: the checkpoint is not taken
+    with pytest.raises(ValueError, match="checkpoint"):
+        DivideMixClassifier(callbacks=[TrainingCheckpoint(path)], **params).fit(changed, y)
+    clf = DivideMixClassifier(callbacks=[TrainingCheckpoint(path)], **params).fit(csr, y)
+    _assert_same_fit(clf, reference, csr)
+
+
+def test_full_passes_over_wide_sparse_rows_stay_small(monkeypatch):
+    X, y = make_classification(n_samples=2000, n_features=50, random_state=0)
+    X[np.abs(X) < 1.5] = 0.0
+    csr = sp.csr_matrix(X.astype(np.float32))
+    monkeypatch.setattr(_training, "_MAX_DENSE_PASS_VALUES", 50 * 300)
+    monkeypatch.setattr(_base, "_BLOCK_ELEMENTS", 50 * 300)
+    recorder = _DenseRowsRecorder(monkeypatch)
+    from sknoisy import NeighborMixClassifier
+
+    NeighborMixClassifier(max_epochs=4, hidden_layer_sizes=(16,), batch_size=128,
+                          random_state=0, augment_noise=0.0).fit(csr, y)  # fmt: skip
+    assert max(recorder.rows) == 300
