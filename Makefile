@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 has a local CPU build here; an unpinned torch would pull the CUDA stack.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo demo-results test docs docs-check behaviour bench zoo zoo-tuning zoo-report zoo-trusted review-loop zoo-quick bench-model-selection speed speed-gpu gpu-wheels gpu-check scale noise-rate lint clean
+.PHONY: demo demo-results test docs docs-check behaviour bench zoo zoo-tuning zoo-report zoo-trusted zoo-text review-loop zoo-quick bench-model-selection speed speed-gpu gpu-wheels gpu-check scale noise-rate lint clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,12 @@ zoo-report: $(VENV)/.installed
 zoo-trusted: $(VENV)/.installed
 	$(PY) -m benchmarks.run --half report --no-raw --methods AutoClassifier:trusted=0.05 $(ZOO_FLAGS) --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/trusted
 	$(PY) -m benchmarks.trusted_report
+
+# The text problems (sparse TF-IDF rows) at rule-based and 40% symmetric noise, against
+# the usual models for text (benchmarks/text_report.py).
+zoo-text: $(VENV)/.installed
+	$(PY) -m benchmarks.run --datasets news,reviews --noise rule,sym40 --methods "$$($(PY) -c 'from benchmarks.text_report import METHODS; print(",".join(METHODS))')" $(ZOO_FLAGS) --jobs $(BENCH_JOBS) --output $(ZOO_RESULTS)/text
+	$(PY) -m benchmarks.text_report
 
 # The review loop on the report half: 5 rounds of 2% of the rows checked and refitted,
 # sknoisy's ranking against cleanlab's and random review (zoo/review/review_loop.md).

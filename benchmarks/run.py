@@ -90,11 +90,13 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import report, zoo, zoo_report
 from .grid import (
     BASELINES,
     CLEAN,
+    CLEANLAB,
     DEFAULT_HALF,
     EXTRA_METHODS,
     HALF_NAMES,
@@ -136,10 +138,14 @@ def make_cell_data(dataset, noise, seed):
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    X, y = zoo.load(problem_name(dataset))
+    name = problem_name(dataset)
+    X, y = zoo.load(name)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=zoo.TEST_SIZE, stratify=y, random_state=seed
     )
+    if zoo.PROBLEMS[name].text:  # TF-IDF rows, left as the vectoriser gives them
+        y_noisy = y_train if noise == CLEAN else zoo.corrupt(X_train, y_train, noise, seed, name)
+        return X_train, X_test, y_train, y_noisy, y_test
     scaler = StandardScaler().fit(X_train)
     X_scaled = scaler.transform(X_train).astype(np.float32)
     # The noise sees the same features whether the cell is fitted on raw ones or not.
@@ -189,6 +195,12 @@ class Method:
         return float(dict(self.params).get("trusted", 0.0))
 
     @property
+    def densify(self):
+        """Whether the method needs dense features (HistGradientBoosting takes no
+        sparse matrix)."""
+        return self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb", "oracle_hgb")
+
+    @property
     def is_network(self):
         """Whether this is a sknoisy network estimator (the unscaled-input check's)."""
         from sknoisy.discovery import all_estimators
@@ -212,7 +224,7 @@ class Method:
             raise ValueError(f"unknown method {base!r}; known: {', '.join(sorted(known))}")
         method = cls(name, base, tuple(params))
         method.build(seed=0, max_epochs=None)  # unknown parameters fail here, not per cell
-        if method.trusted_fraction and (method.is_oracle or base.startswith("cleanlab")):
+        if method.trusted_fraction and (method.is_oracle or base in CLEANLAB):
             raise ValueError(f"method {name!r}: trusted= is for estimators that take it")
         if not 0 <= method.trusted_fraction < 1:
             raise ValueError(f"method {name!r}: trusted= must be a share in [0, 1)")
@@ -223,8 +235,12 @@ class Method:
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
 
-        if self.base == "LogisticRegression":
+        if self.base in ("LogisticRegression", "cleanlab_logreg"):
             estimator = LogisticRegression(max_iter=1000)
+        elif self.base == "MLPClassifier":
+            from sklearn.neural_network import MLPClassifier
+
+            estimator = MLPClassifier(random_state=seed)
         elif self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb", "oracle_hgb"):
             estimator = HistGradientBoostingClassifier(random_state=seed)
         elif self.base in ("oracle", "cleanlab"):
@@ -234,7 +250,7 @@ class Method:
         if max_epochs is not None and "max_epochs" in estimator.get_params():
             estimator.set_params(max_epochs=max_epochs)
         estimator.set_params(**{k: v for k, v in self.params if k != "trusted"})
-        if self.base in ("cleanlab", "cleanlab_hgb"):
+        if self.base in CLEANLAB:
             from cleanlab.classification import CleanLearning
 
             # n_jobs=1: cleanlab's process pool relies on globals inherited by fork and
@@ -312,7 +328,9 @@ def run_cell(cell, threads):
         wrong = np.asarray(y_noisy != y_train)
         row.update(n_train=len(y_train), noise_rate_true=float(wrong.mean()))
         labels = y_train if method.is_oracle else y_noisy
-        is_cleanlab = method.base in ("cleanlab", "cleanlab_hgb")
+        is_cleanlab = method.base in CLEANLAB
+        if method.densify and sp.issparse(X_train):
+            X_train, X_test = X_train.toarray(), X_test.toarray()
         # CleanLearning takes class indices 0..K-1 only; the others take the labels as
         # they are (segment's are strings).
         classes, codes = np.unique(labels, return_inverse=True)

