@@ -23,9 +23,9 @@ Data
 A problem is split 70/30, stratified, by the seed; the training labels are corrupted by
 the noise kind (``zoo.corrupt``, same seed); the test labels stay clean. The features
 are standardised with the mean and scale of the training split, as a user's
-``StandardScaler`` would; a dataset named ``PROBLEM@raw`` is fitted on the raw features
-instead (the unscaled-input check: every network estimator at ``sym20`` on each tabular
-problem of the half).
+``StandardScaler`` would (the text problems' TF-IDF rows are left as they are); a
+dataset named ``PROBLEM@raw`` is fitted on the raw features instead (the unscaled-input
+check: every network estimator at ``sym20`` on each tabular problem of the half).
 
 Methods
 -------
@@ -43,7 +43,10 @@ trusted=mask)``, as after a review. The peers:
   on the true labels. Neither depends on the noise, so each runs once per problem and
   seed (recorded as noise ``none``).
 - ``HistGradientBoostingClassifier`` (defaults) on the noisy labels, without label
-  quality; ``LogisticRegression`` (``max_iter=1000``) on request.
+  quality (on sparse features, made dense for it); on request ``LogisticRegression``
+  (``max_iter=1000``), ``MLPClassifier`` (defaults), ``cleanlab_logreg`` (cleanlab's
+  ``CleanLearning`` around that logistic regression) and ``filter_logreg``
+  (sknoisy's ``FilterClassifier`` around it): the text problems' peers.
 - ``cleanlab``: cleanlab's ``CleanLearning`` (its defaults: 5-fold cross-validated
   probabilities, prune, refit; issue search in one process) wrapping
   ``RobustLossClassifier()``, the same default network; its label quality and issues
@@ -235,7 +238,7 @@ class Method:
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
 
-        if self.base in ("LogisticRegression", "cleanlab_logreg"):
+        if self.base in ("LogisticRegression", "cleanlab_logreg", "filter_logreg"):
             estimator = LogisticRegression(max_iter=1000)
         elif self.base == "MLPClassifier":
             from sklearn.neural_network import MLPClassifier
@@ -250,6 +253,8 @@ class Method:
         if max_epochs is not None and "max_epochs" in estimator.get_params():
             estimator.set_params(max_epochs=max_epochs)
         estimator.set_params(**{k: v for k, v in self.params if k != "trusted"})
+        if self.base == "filter_logreg":
+            estimator = sknoisy_estimators()["FilterClassifier"](estimator, random_state=seed)
         if self.base in CLEANLAB:
             from cleanlab.classification import CleanLearning
 

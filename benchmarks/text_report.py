@@ -5,8 +5,10 @@ text on the same features.
 The peers are ``LogisticRegression`` (``max_iter=1000``), scikit-learn's
 ``MLPClassifier`` (defaults) and cleanlab's ``CleanLearning`` around the logistic
 regression (``cleanlab_logreg``), with ``CleanLearning`` around sknoisy's default network
-(``cleanlab``) and the network oracle. Results in ``zoo/text/bench.csv``; written to
-``zoo/text/text.md``: per cell, each method's mean clean-test accuracy over the seeds,
+(``cleanlab``) and the network oracle; ``filter_logreg`` is sknoisy's
+``FilterClassifier`` around the same logistic regression. Results in
+``zoo/text/bench.csv``; written to ``zoo/text/text.md``: per cell, each method's mean
+clean-test accuracy over the seeds,
 and the check that the recommended estimator is above the three peers in every cell of
 the report half's text problem.
 
@@ -25,7 +27,8 @@ OUTPUT = ROOT / "benchmarks" / "results" / "zoo" / "text"
 NOISES = ("rule", "sym40")
 PEERS = ("LogisticRegression", "MLPClassifier", "cleanlab_logreg")
 OTHERS = ("cleanlab", "oracle")
-METHODS = (*run.sknoisy_estimators(), *PEERS, *OTHERS)
+# FilterClassifier around the logistic regression: sknoisy's label cleaning of a linear model.
+METHODS = (*run.sknoisy_estimators(), "filter_logreg", *PEERS, *OTHERS)
 TEXT_PROBLEMS = tuple(name for name, problem in zoo.PROBLEMS.items() if problem.text)
 COMMAND = (
     "python -m benchmarks.run --datasets " + ",".join(TEXT_PROBLEMS)
