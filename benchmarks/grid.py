@@ -20,7 +20,9 @@ BASELINES = (
 # Baselines trained on the true labels: they run once per problem and seed.
 ORACLES = ("oracle", "oracle_hgb")
 # Methods that exist but are not in a default run.
-EXTRA_METHODS = ("LogisticRegression", "MLPClassifier", "cleanlab_logreg", "filter_logreg")
+EXTRA_METHODS = (
+    "LogisticRegression", "MLPClassifier", "cleanlab_logreg", "filter_logreg", "auto_linear",
+)  # fmt: skip
 # CleanLearning around a network, HistGradientBoosting or a logistic regression.
 CLEANLAB = ("cleanlab", "cleanlab_hgb", "cleanlab_logreg")
 DEFAULT_HALF = "tuning"

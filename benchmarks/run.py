@@ -46,7 +46,9 @@ trusted=mask)``, as after a review. The peers:
   quality (on sparse features, made dense for it); on request ``LogisticRegression``
   (``max_iter=1000``), ``MLPClassifier`` (defaults), ``cleanlab_logreg`` (cleanlab's
   ``CleanLearning`` around that logistic regression) and ``filter_logreg``
-  (sknoisy's ``FilterClassifier`` around it): the text problems' peers.
+  (sknoisy's ``FilterClassifier`` around it): the text problems' peers; and
+  ``auto_linear``, ``AutoClassifier`` with that ``filter_logreg`` as a last candidate
+  after the default ones (an ablation).
 - ``cleanlab``: cleanlab's ``CleanLearning`` (its defaults: 5-fold cross-validated
   probabilities, prune, refit; issue search in one process) wrapping
   ``RobustLossClassifier()``, the same default network; its label quality and issues
@@ -246,6 +248,14 @@ class Method:
             estimator = MLPClassifier(random_state=seed)
         elif self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb", "oracle_hgb"):
             estimator = HistGradientBoostingClassifier(random_state=seed)
+        elif self.base == "auto_linear":
+            from sknoisy.auto import default_candidates
+
+            candidates = default_candidates(random_state=seed)
+            linear = LogisticRegression(max_iter=1000)
+            candidates.append(("linear", sknoisy_estimators()["FilterClassifier"](
+                linear, random_state=seed)))  # fmt: skip
+            estimator = sknoisy_estimators()["AutoClassifier"](candidates, random_state=seed)
         elif self.base in ("oracle", "cleanlab"):
             estimator = sknoisy_estimators()["RobustLossClassifier"](random_state=seed)
         else:
