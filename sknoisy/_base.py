@@ -96,7 +96,8 @@ standardize : bool, default=True
         Turn it off for inputs scaled on purpose (e.g. images in [0, 1] for a CNN) or
         when a ``Pipeline`` already scales the features (where it is harmless: data
         already standardised are left almost unchanged). The networks in ``net_`` see
-        the standardised rows.
+        the standardised rows. A sparse ``X`` stays sparse: its statistics come from
+        the stored values, and each batch is standardised as it is made dense.
     module : None, torch.nn.Module subclass or instance, default=None
         The network. ``None`` builds an :class:`~sknoisy.modules.MLP` sized at fit time
         from ``n_features_in_`` and the number of classes. A class is called as
@@ -367,7 +368,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like or sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
             Training data; arrays of more dimensions (e.g. images for a CNN ``module``)
             are passed to the module as they are.
         y : array-like of shape (n_samples,)
@@ -664,7 +665,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like or sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
 
         Returns
         -------
@@ -712,7 +713,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        X : array-like or sparse matrix of shape (n_samples, n_features) or (n_samples, ...)
 
         Returns
         -------

@@ -25,6 +25,7 @@ from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
 from .selection import (
     AUTO_WARMUP_FRACTION,
+    QUANTILE_MAX_ROWS,
     augment,
     auto_warmup_epochs,
     feature_quantiles,
@@ -51,9 +52,8 @@ _MAX_DENSE_PASS_VALUES = 2**24
 # it, they are computed batch by batch: the memory beyond the data stays within a
 # constant plus O(n_samples x n_classes).
 _MAX_CACHED_SCORES_BYTES = 64 * 2**20
-# The augmentation's feature quantiles come from at most this many rows, and, for sparse
-# input, from no more dense rows than fit in this many bytes.
-_QUANTILE_ROWS = 100_000
+# For sparse input, the augmentation's feature quantiles come from no more dense rows
+# than fit in this many bytes.
 _MAX_DENSE_QUANTILE_BYTES = 256 * 2**20
 #: The ``precision`` options and the dtype their forward passes autocast to.
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -535,10 +535,10 @@ class NoisyLabelNet(NeuralNet):
         return augment(X, data.feature_quantiles, data.feature_mean, noise, mask, scores)
 
     def _quantile_rows(self):
-        """Rows the augmentation's feature quantiles are taken from: at most 100,000,
-        and for sparse rows, which are made dense for it, no more than fit in
-        ``_MAX_DENSE_QUANTILE_BYTES``."""
-        rows = _QUANTILE_ROWS
+        """Rows the augmentation's feature quantiles are taken from: at most
+        ``QUANTILE_MAX_ROWS``, and for sparse rows, which are made dense for it, no
+        more than fit in ``_MAX_DENSE_QUANTILE_BYTES``."""
+        rows = QUANTILE_MAX_ROWS
         if isinstance(self.data_.X, SparseRows):
             rows = min(rows, max(1, _MAX_DENSE_QUANTILE_BYTES // (4 * self.data_.X.shape[1])))
         return rows

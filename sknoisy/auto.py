@@ -304,7 +304,7 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like or sparse matrix of shape (n_samples, ...)
         y : array-like of shape (n_samples,)
             Noisy labels.
         sample_weight : array-like of shape (n_samples,) or None, default=None
@@ -411,7 +411,7 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like or sparse matrix of shape (n_samples, ...)
 
         Returns
         -------
@@ -427,7 +427,7 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like or sparse matrix of shape (n_samples, ...)
 
         Returns
         -------

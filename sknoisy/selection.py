@@ -439,7 +439,11 @@ def linear_ramp(epochs_since_start, length):
     return min(1.0, (epochs_since_start + 1) / max(length, 1))
 
 
-def feature_quantiles(X, n_quantiles=1001, max_rows=100_000):
+# Rows the feature quantiles are taken from at most (a larger X is subsampled).
+QUANTILE_MAX_ROWS = 100_000
+
+
+def feature_quantiles(X, n_quantiles=1001, max_rows=QUANTILE_MAX_ROWS):
     """Each feature's quantiles in the training data: the grid :func:`augment` perturbs on.
 
     Parameters
