@@ -23,6 +23,8 @@ ORACLES = ("oracle", "oracle_hgb")
 EXTRA_METHODS = (
     "LogisticRegression", "MLPClassifier", "cleanlab_logreg", "filter_logreg", "auto_linear",
 )  # fmt: skip
+# Methods around HistGradientBoosting (which takes no sparse matrix).
+HGB_BASED = ("HistGradientBoostingClassifier", "cleanlab_hgb", "oracle_hgb")
 # CleanLearning around a network, HistGradientBoosting or a logistic regression.
 CLEANLAB = ("cleanlab", "cleanlab_hgb", "cleanlab_logreg")
 DEFAULT_HALF = "tuning"

@@ -105,6 +105,7 @@ from .grid import (
     DEFAULT_HALF,
     EXTRA_METHODS,
     HALF_NAMES,
+    HGB_BASED,
     KEY,
     NOISE,
     ORACLES,
@@ -203,7 +204,7 @@ class Method:
     def densify(self):
         """Whether the method needs dense features (HistGradientBoosting takes no
         sparse matrix)."""
-        return self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb", "oracle_hgb")
+        return self.base in HGB_BASED
 
     @property
     def is_network(self):
@@ -246,15 +247,13 @@ class Method:
             from sklearn.neural_network import MLPClassifier
 
             estimator = MLPClassifier(random_state=seed)
-        elif self.base in ("HistGradientBoostingClassifier", "cleanlab_hgb", "oracle_hgb"):
+        elif self.base in HGB_BASED:
             estimator = HistGradientBoostingClassifier(random_state=seed)
         elif self.base == "auto_linear":
             from sknoisy.auto import default_candidates
 
-            candidates = default_candidates(random_state=seed)
-            linear = LogisticRegression(max_iter=1000)
-            candidates.append(("linear", sknoisy_estimators()["FilterClassifier"](
-                linear, random_state=seed)))  # fmt: skip
+            linear = Method.parse("filter_logreg").build(seed, max_epochs)
+            candidates = [*default_candidates(random_state=seed), ("linear", linear)]
             estimator = sknoisy_estimators()["AutoClassifier"](candidates, random_state=seed)
         elif self.base in ("oracle", "cleanlab"):
             estimator = sknoisy_estimators()["RobustLossClassifier"](random_state=seed)
