@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
@@ -9,6 +10,7 @@ from sklearn.preprocessing import StandardScaler
 from sknoisy import (
     AutoClassifier,
     DivideMixClassifier,
+    FilterClassifier,
     LossCorrectionClassifier,
     RobustLossClassifier,
     make_label_noise,
@@ -181,6 +183,21 @@ def test_default_candidates_share_the_random_state():
     assert candidates[3][1].estimator.random_state == 3
     assert isinstance(candidates[0][1], DivideMixClassifier)
     assert isinstance(candidates[1][1], LossCorrectionClassifier)
+
+
+def test_sparse_input_adds_the_linear_label_cleaning():
+    names = [name for name, _ in default_candidates(random_state=3, sparse=True)]
+    assert names == ["dividemix", "losscorrection", "neighbormix", "filter", "ce", "filter_logreg"]
+    linear = default_candidates(random_state=3, sparse=True)[-1][1]
+    assert isinstance(linear, FilterClassifier) and linear.random_state == 3
+    assert isinstance(linear.estimator, LogisticRegression)
+
+
+def test_sparse_input_scores_the_linear_label_cleaning(blobs):
+    X, y_noisy, _ = blobs
+    clf = AutoClassifier(random_state=0).fit(sp.csr_matrix(X[:150]), y_noisy[:150])
+    assert list(clf.validation_scores_)[-1] == "filter_logreg"
+    assert len(clf.validation_scores_) == 6
 
 
 def test_default_candidates_fit(blobs):
