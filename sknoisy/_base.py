@@ -23,7 +23,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import BatchScoring, EpochScoring, ProgressBar
 
 from ._issues import LabelIssuesMixin, row_index
-from ._sparse import SparseRows, canonical_csr, sparse_feature_statistics
+from ._sparse import (
+    SPARSE_FIRST_LAYER_MIN_FEATURES,
+    SparseRows,
+    canonical_csr,
+    sparse_feature_statistics,
+)
 from ._training import (
     PRECISIONS,
     MethodSettings,
@@ -42,6 +47,9 @@ _OPTIMIZERS = {
     "adamw": (torch.optim.AdamW, {}),
     "sgd": (torch.optim.SGD, {"momentum": 0.9}),
 }
+
+# Adam's fused kernel runs on the CPU from torch 2.4 on (and on CUDA before).
+_FUSED_ADAM = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 4)
 
 # Rows standardised and predicted at a time by ``predict_proba`` (and standardised at a
 # time in ``fit``); fewer when rows are large (``_BLOCK_ELEMENTS``).
@@ -419,9 +427,18 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         weight = check_sample_weight(sample_weight, X.shape[0])
         trusted = checked_rows(trusted, X.shape[0])
         feature_mean = feature_scale = None
+        sparse_first_layer = (
+            sparse
+            and self.module is None
+            and len(hidden_layer_sizes) > 0
+            and X.shape[1] >= SPARSE_FIRST_LAYER_MIN_FEATURES
+        )
         if self.standardize and sparse:
-            # The matrix stays as it is; each batch is standardised as it is made dense.
+            # The matrix stays as it is; each batch is standardised as it is made dense,
+            # or only scaled where the first layer takes it sparse.
             feature_mean, feature_scale = sparse_feature_statistics(X)
+            if sparse_first_layer:
+                feature_mean = np.zeros_like(feature_mean)
         elif self.standardize:
             # One new float32 array at most: validation's own copy is overwritten.
             feature_mean, feature_scale = feature_statistics(X)
@@ -429,16 +446,18 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             X = standardize_rows(X, feature_mean, feature_scale, out)
         del X_given
         net_params = self._encoded_net_params(y_encoded, len(classes), settings, trusted)
-        optimizer, optimizer_params = self._resolve_optimizer()
+        optimizer, optimizer_params = self._resolve_optimizer(fused=sparse_first_layer)
         callbacks = self._check_callbacks()
         device = resolve_device(self.device)
-        if sparse:
+        if sparse_first_layer:
+            X = SparseRows(X, None, feature_scale, device, sparse_batches=True)
+        elif sparse:
             X = SparseRows(X, feature_mean, feature_scale, device)
 
         torch_seed, shuffle_seed = _draw_seeds(self.random_state, 2)
         with _seeded_torch(torch_seed, device):
             networks = [
-                self._build_module(X.shape, len(classes), hidden_layer_sizes)
+                self._build_module(X.shape, len(classes), hidden_layer_sizes, sparse_first_layer)
                 for _ in range(self._n_networks)
             ]
             self._check_module_output(networks[0], X, len(classes))
@@ -473,6 +492,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         self.input_shape_ = X.shape[1:]
         self.feature_mean_ = feature_mean
         self.feature_scale_ = feature_scale
+        self._sparse_first_layer = sparse_first_layer
         result = net.result_
         del net.result_  # the fitted net keeps nothing per row
         self.net_ = net
@@ -588,8 +608,10 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                 )
         return copy.deepcopy(list(self.callbacks)) + progress
 
-    def _resolve_optimizer(self):
-        """The optimizer class and its keyword arguments."""
+    def _resolve_optimizer(self, fused=False):
+        """The optimizer class and its keyword arguments; with ``fused``, Adam and AdamW
+        by name take their fused kernel, which makes no temporary copies of the
+        parameters (a sparse input's first layer is the size of the vocabulary)."""
         if isinstance(self.optimizer, str):
             if self.optimizer not in _OPTIMIZERS:
                 raise ValueError(
@@ -614,9 +636,16 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         # Passed only when set, so optimizers without the argument work at the default.
         if self.weight_decay:
             params = {**params, "weight_decay": self.weight_decay}
+        if (
+            fused
+            and _FUSED_ADAM
+            and isinstance(self.optimizer, str)
+            and self.optimizer.startswith("adam")
+        ):
+            params = {**params, "fused": True}
         return optimizer, params
 
-    def _build_module(self, input_shape, n_classes, hidden_layer_sizes):
+    def _build_module(self, input_shape, n_classes, hidden_layer_sizes, sparse_input=False):
         params = dict(self.module_params or {})
         if self.module is None:
             return MLP(
@@ -624,6 +653,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                 n_classes=n_classes,
                 hidden_layer_sizes=hidden_layer_sizes,
                 dropout=self.dropout,
+                sparse_input=sparse_input,
                 **params,
             )
         if isinstance(self.module, torch.nn.Module):
@@ -641,7 +671,10 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _check_module_output(module, X, n_classes):
-        sample = torch.as_tensor(X.dense(slice(0, 2)) if isinstance(X, SparseRows) else X[:2])
+        if isinstance(X, SparseRows):
+            sample = X[0:2] if X.sparse_batches else torch.as_tensor(X.dense(slice(0, 2)))
+        else:
+            sample = torch.as_tensor(X[:2])
         module.eval()
         try:
             with torch.no_grad():
@@ -684,6 +717,16 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                 f"X has rows of shape {X.shape[1:]}, but {type(self).__name__} was fitted "
                 f"on rows of shape {self.input_shape_}"
             )
+        if getattr(self, "_sparse_first_layer", False):
+            # Batches reach the first layer sparse, dense input too (as a copy of its
+            # non-zero values only).
+            rows = SparseRows(
+                canonical_csr(X), None, self.feature_scale_, "cpu", sparse_batches=True
+            )
+            proba = self.net_.predict_proba(rows).astype(np.float64)
+            if not np.all(np.isfinite(proba)):
+                raise NonFiniteError("the network produced non-finite probabilities")
+            return proba / proba.sum(axis=1, keepdims=True)
         # Block by block into one output: a standardised copy of a large X at once
         # would double the memory that predicting takes.
         mean, scale = self.feature_mean_, self.feature_scale_

@@ -1,19 +1,38 @@
 """Sparse input (SciPy CSR or CSC matrices and arrays, as ``TfidfVectorizer`` or
-``HashingVectorizer`` give): the training rows stay sparse in host memory and are made
-dense, and standardised, one batch of rows at a time.
+``HashingVectorizer`` give): the training rows stay sparse in host memory.
 
-A network sees the same rows as it would for the same data given dense: each batch is
-``(x - mean) / scale`` with the statistics of the whole training matrix, computed from
-its stored values alone. Only a batch (or a block of rows being scored) is ever dense.
+With up to ``SPARSE_FIRST_LAYER_MIN_FEATURES`` features (or a network of the user's),
+batches are made dense and standardised one at a time, so the network sees the same
+rows as it would for the same data given dense: each batch is ``(x - mean) / scale``
+with the statistics of the whole training matrix, computed from its stored values
+alone. Only a batch (or a block of rows being scored) is ever dense.
+
+From that many features on, the default network's first layer takes the rows sparse
+(:class:`SparseBatch`): nothing of size batch x n_features is made, and the rows are
+scaled without being centred, as ``StandardScaler(with_mean=False)`` does, because
+centring would make them dense.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["SparseRows", "canonical_csr", "sparse_feature_statistics"]
+__all__ = [
+    "SPARSE_FIRST_LAYER_MIN_FEATURES",
+    "SparseBatch",
+    "SparseRows",
+    "canonical_csr",
+    "sparse_feature_statistics",
+]
+
+#: From this many features on, sparse rows reach the default network's first layer as
+#: they are (:class:`SparseBatch`): a dense batch of them would cost more memory and
+#: time than the network itself.
+SPARSE_FIRST_LAYER_MIN_FEATURES = 2**14
 
 
 def canonical_csr(X):
@@ -52,24 +71,30 @@ class SparseRows:
     """Training rows held as a CSR matrix that index like a float32 tensor on
     ``device``: ``rows[key]`` (an int, a slice, or an index array or tensor of any
     shape) is those rows, dense and standardised with ``mean`` and ``scale`` when they
-    are given.
+    are given; with ``sparse_batches``, a :class:`SparseBatch` of them, divided by
+    ``scale`` (``mean`` must then be None).
 
     Parameters
     ----------
     matrix : scipy.sparse.csr_matrix of float32, shape (n_samples, n_features)
     mean, scale : ndarray of shape (n_features,) or None
     device : torch.device or str
+    sparse_batches : bool, default=False
     """
 
     ndim = 2
     dtype = torch.float32
 
-    def __init__(self, matrix, mean=None, scale=None, device="cpu"):
+    def __init__(self, matrix, mean=None, scale=None, device="cpu", sparse_batches=False):
+        if sparse_batches and mean is not None:
+            raise ValueError("sparse batches are scaled, never centred: mean must be None")
         self.matrix = matrix
         self.mean = mean
         self.scale = scale
         self.device = torch.device(device)
         self.shape = tuple(matrix.shape)
+        self.sparse_batches = sparse_batches
+        self._inverse_scale = None if scale is None else (1.0 / scale).astype(np.float32)
 
     def __len__(self):
         return self.shape[0]
@@ -89,10 +114,30 @@ class SparseRows:
             block = ((block - self.mean) / self.scale).astype(np.float32)
         return block
 
+    def sparse(self, rows):
+        """Rows (an int array or a slice) as a float32 torch CSR tensor on the device,
+        divided by ``scale`` when it is given."""
+        block = self.matrix[rows]
+        values = block.data
+        if self._inverse_scale is not None:
+            values = values * self._inverse_scale[block.indices]
+        return _csr_tensor(
+            torch.from_numpy(block.indptr.astype(np.int64)),
+            torch.from_numpy(block.indices.astype(np.int64)),
+            torch.from_numpy(np.asarray(values, dtype=np.float32)),
+            block.shape,
+        ).to(self.device)
+
     def __getitem__(self, key):
+        if self.sparse_batches:
+            if isinstance(key, slice):
+                return SparseBatch.of_rows(self.sparse(key))
+            index = _as_index(key)
+            batch = SparseBatch.of_rows(self.sparse(index.reshape(-1)))
+            return batch[torch.arange(index.size, device=self.device).reshape(index.shape)]
         if isinstance(key, slice):
             return torch.from_numpy(self.dense(key)).to(self.device)
-        index = key.detach().cpu().numpy() if isinstance(key, torch.Tensor) else np.asarray(key)
+        index = _as_index(key)
         block = self.dense(index.reshape(-1)).reshape(*index.shape, self.shape[1])
         return torch.from_numpy(block).to(self.device)
 
@@ -105,4 +150,213 @@ class SparseRows:
         mean = np.asarray(self.matrix.sum(axis=0, dtype=np.float64)).ravel() / len(self)
         if self.mean is not None:
             mean = (mean - self.mean) / self.scale
+        elif self.scale is not None:
+            mean = mean / self.scale
         return torch.as_tensor(mean, dtype=torch.float32, device=self.device)
+
+
+def _as_index(key):
+    """An index array or tensor as a NumPy array."""
+    return key.detach().cpu().numpy() if isinstance(key, torch.Tensor) else np.asarray(key)
+
+
+def _csr_tensor(crow, col, values, shape):
+    """A torch CSR tensor, without torch's notices that CSR is in beta and that its
+    invariants go unchecked (the indices come from a canonical SciPy CSR matrix)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+
+
+def _stack_rows(first, second):
+    """Two torch CSR tensors of as many columns, one above the other."""
+    if first is second:
+        return first
+    crow = torch.cat([first.crow_indices(), second.crow_indices()[1:] + first.values().numel()])
+    return _csr_tensor(
+        crow,
+        torch.cat([first.col_indices(), second.col_indices()]),
+        torch.cat([first.values(), second.values()]),
+        (first.shape[0] + second.shape[0], first.shape[1]),
+    )
+
+
+class SparseBatch:
+    """A batch of sparse rows that methods mix, select and perturb as they would a dense
+    batch, and that a first layer (:class:`~sknoisy.modules.SparseLinear`) takes without
+    ever making it dense.
+
+    Each row of the batch is a weighted sum of sparse rows: row ``i`` is
+    ``sum_j weights[i, j] * rows[members[i, j]]``. A batch of training rows has one
+    member of weight 1 per row; mixup (``lam * X + (1 - lam) * X[perm]``), neighbour
+    mixing (a weighted sum over a row's neighbours) and a choice between two views
+    (``torch.where``) give rows of several members. These are exact: the first layer is
+    linear, so it computes each distinct sparse row's product with its weights once and
+    sums the products with the members' weights, which is its output on the mixed rows.
+
+    The batch has the shape of the dense rows it stands for, ``weights.shape[:-1] +
+    (n_features,)``; indexing, products with numbers or with tensors that are constant
+    along the features, sums with other batches, ``sum`` over a leading dimension,
+    ``torch.cat`` along one and ``torch.where`` with a row-wise condition are supported.
+
+    Parameters
+    ----------
+    rows : torch.Tensor, sparse CSR of shape (n_rows, n_features)
+    weights : torch.Tensor of shape (..., n_members)
+    members : torch.Tensor of int64, the shape of ``weights``
+        Indices into ``rows``.
+    """
+
+    dtype = torch.float32
+
+    def __init__(self, rows, weights, members):
+        self.rows = rows
+        self.weights = weights
+        self.members = members
+
+    @classmethod
+    def of_rows(cls, rows):
+        """The batch of the rows themselves, one member each."""
+        n = rows.shape[0]
+        members = torch.arange(n, device=rows.device)[:, None]
+        return cls(rows, torch.ones((n, 1), device=rows.device), members)
+
+    @property
+    def shape(self):
+        return torch.Size((*self.weights.shape[:-1], self.rows.shape[1]))
+
+    @property
+    def device(self):
+        return self.weights.device
+
+    def dim(self):
+        return len(self.shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def to(self, device):
+        return SparseBatch(self.rows.to(device), self.weights.to(device), self.members.to(device))
+
+    def _leading(self, dim):
+        """``dim`` as a non-negative index of a leading dimension (not the features)."""
+        if dim < 0:
+            dim += self.dim()
+        if not 0 <= dim < self.dim() - 1:
+            raise IndexError(f"sparse rows combine along their leading dimensions, not {dim}")
+        return dim
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        consumed = sum(k is not None for k in key)
+        if consumed >= self.dim() or any(k is Ellipsis for k in key):
+            raise IndexError("sparse rows are indexed along their leading dimensions only")
+        return SparseBatch(self.rows, self.weights[key], self.members[key])
+
+    def _scaled(self, factor):
+        if isinstance(factor, torch.Tensor) and factor.dim() > 0:
+            if factor.shape[-1] != 1:
+                raise TypeError("sparse rows are multiplied by one factor per row, not feature")
+        elif not isinstance(factor, (int, float, torch.Tensor)):
+            return NotImplemented
+        weights = self.weights * factor
+        return SparseBatch(self.rows, weights, self.members.expand(weights.shape))
+
+    __mul__ = __rmul__ = _scaled
+
+    def _on_rows_of(self, other):
+        """``(rows, self's members, other's members)``: the two batches' members as
+        indices into one stack of both batches' rows."""
+        rows = _stack_rows(self.rows, other.rows)
+        offset = 0 if rows is self.rows else self.rows.shape[0]
+        return rows, self.members, other.members + offset
+
+    def __add__(self, other):
+        if not isinstance(other, SparseBatch):
+            return NotImplemented
+        rows, members, other_members = self._on_rows_of(other)
+        lead = torch.broadcast_shapes(self.shape[:-1], other.shape[:-1])
+
+        first = (*lead, members.shape[-1])
+        second = (*lead, other_members.shape[-1])
+        weights = [self.weights.expand(first), other.weights.expand(second)]
+        return SparseBatch(
+            rows,
+            torch.cat(weights, -1),
+            torch.cat([members.expand(first), other_members.expand(second)], -1),
+        )
+
+    def sum(self, dim):
+        """The rows summed along the leading dimension ``dim``."""
+        dim = self._leading(dim)
+        weights = self.weights.movedim(dim, -2).flatten(-2)
+        members = self.members.expand(self.weights.shape).movedim(dim, -2).flatten(-2)
+        return SparseBatch(self.rows, weights, members)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.cat:
+            return cls._cat(*args, **kwargs)
+        if func is torch.where and len(args) == 3:
+            condition, first, second = args
+            chosen = condition.to(torch.float32)
+            return first * chosen + second * (1 - chosen)
+        return NotImplemented
+
+    @staticmethod
+    def _cat(batches, dim=0):
+        """``torch.cat`` along a leading dimension: the batches' members are padded
+        with members of weight 0 to as many per row."""
+        result, *others = batches
+        dim = result._leading(dim)
+        for other in others:
+            rows, members, other_members = result._on_rows_of(other)
+            width = max(members.shape[-1], other_members.shape[-1])
+            weights, members = _padded(result.weights, members, width)
+            other_weights, other_members = _padded(other.weights, other_members, width)
+            result = SparseBatch(
+                rows,
+                torch.cat([weights, other_weights], dim),
+                torch.cat([members, other_members], dim),
+            )
+        return result
+
+    def linear(self, weight, bias=None):
+        """``row @ weight + bias`` for each row of the batch, for ``weight`` of shape
+        ``(n_features, width)``: a first layer's output."""
+        # In float32 under mixed precision too: sparse products have no 16-bit kernels.
+        with torch.autocast(self.device.type, enabled=False):
+            products = torch.sparse.mm(self.rows, weight.float())
+        out = (self.weights.unsqueeze(-1) * products[self.members]).sum(dim=-2)
+        return out if bias is None else out + bias
+
+    def augmented(self, noise=0.0, mask=0.0):
+        """A random view of a batch of sparse rows (one member each): every stored value
+        is multiplied by ``exp(noise * N(0, 1))``, which keeps its sign and leaves each
+        zero a zero, and is dropped (set to zero) with probability ``mask``."""
+        if not (noise or mask):
+            return self
+        if self.weights.shape[-1] != 1:
+            raise ValueError("only rows that are not yet mixed can be augmented")
+        values = self.rows.values()
+        if noise:
+            values = values * torch.exp(noise * torch.randn_like(values))
+        if mask:
+            values = values * (torch.rand_like(values) >= mask)
+        rows = _csr_tensor(
+            self.rows.crow_indices(), self.rows.col_indices(), values, self.rows.shape
+        )
+        return SparseBatch(rows, self.weights, self.members)
+
+
+def _padded(weights, members, width):
+    """Weights and members with members of weight 0 added up to ``width``."""
+    extra = width - weights.shape[-1]
+    if extra == 0:
+        return weights, members
+    pad = (*weights.shape[:-1], extra)
+    return (
+        torch.cat([weights, weights.new_zeros(pad)], -1),
+        torch.cat([members, members.new_zeros(pad)], -1),
+    )

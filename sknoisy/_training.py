@@ -20,7 +20,7 @@ from skorch.callbacks import PrintLog
 from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
 
-from ._sparse import SparseRows
+from ._sparse import SparseBatch, SparseRows
 from .modules import forward_with_representation
 from .quality import estimate_noise_rate, label_quality_scores
 from .selection import (
@@ -69,7 +69,7 @@ def _output_to_float32(module, inputs, output):
 
 def _pass_rows(X):
     """Rows per forward pass over the training rows ``X`` (a tensor or sparse rows)."""
-    if isinstance(X, SparseRows):
+    if isinstance(X, SparseRows) and not X.sparse_batches:
         return max(1, min(_FULL_PASS_BATCH, _MAX_DENSE_PASS_VALUES // max(X.shape[1], 1)))
     return _FULL_PASS_BATCH
 
@@ -518,7 +518,10 @@ class NoisyLabelNet(NeuralNet):
         :func:`~sknoisy.selection.augment` with the training data's feature quantiles and
         means. The quantiles are computed once per fit, and so are the rows' normal
         scores (the costly part) unless they would take more than
-        ``_MAX_CACHED_SCORES_BYTES``; then each batch computes its own."""
+        ``_MAX_CACHED_SCORES_BYTES``; then each batch computes its own. Sparse rows that
+        reach the first layer as they are get :meth:`SparseBatch.augmented` instead."""
+        if isinstance(X, SparseBatch):
+            return X.augmented(noise, mask)
         data, scores = self.data_, None
         if noise:
             if data.feature_quantiles is None:

@@ -2,9 +2,58 @@
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import nn
 
-__all__ = ["MLP", "forward_with_representation", "reset_parameters"]
+from ._sparse import SparseBatch
+
+__all__ = ["MLP", "RowFlatten", "SparseLinear", "forward_with_representation", "reset_parameters"]
+
+
+class RowFlatten(nn.Flatten):
+    """``nn.Flatten`` that passes sparse rows (:class:`~sknoisy._sparse.SparseBatch`) on
+    as they are: they are flat already."""
+
+    def forward(self, X):
+        return X if isinstance(X, SparseBatch) else super().forward(X)
+
+
+class SparseLinear(nn.Module):
+    """A linear layer for sparse rows (:class:`~sknoisy._sparse.SparseBatch`), dense
+    ones too: ``X @ weight + bias``.
+
+    Its weight is stored ``(in_features, out_features)``, the transpose of
+    ``nn.Linear``'s, so that the product with sparse rows reads and its gradient writes
+    one contiguous row per stored feature: its cost follows the rows' stored values, not
+    ``batch x in_features``. Initialised as ``nn.Linear`` is.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    """
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, X):
+        if isinstance(X, SparseBatch):
+            return X.linear(self.weight, self.bias)
+        return X @ self.weight + self.bias
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
 class MLP(nn.Module):
@@ -23,6 +72,9 @@ class MLP(nn.Module):
         Width of each hidden layer; ``()`` gives a linear model.
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
+    sparse_input : bool, default=False
+        Whether the first layer is a :class:`SparseLinear`, for sparse rows; needs a
+        hidden layer.
 
     Attributes
     ----------
@@ -40,16 +92,23 @@ class MLP(nn.Module):
     torch.Size([5, 3])
     """
 
-    def __init__(self, n_features, n_classes, hidden_layer_sizes=(256, 256), dropout=0.0):
+    def __init__(
+        self, n_features, n_classes, hidden_layer_sizes=(256, 256), dropout=0.0,
+        sparse_input=False,
+    ):  # fmt: skip
         super().__init__()
+        if sparse_input and not hidden_layer_sizes:
+            raise ValueError("sparse_input needs a hidden layer")
         layers = []
         width = n_features
         for size in hidden_layer_sizes:
-            layers += [nn.Linear(width, size), nn.ReLU()]
+            # Sparse rows reach the first layer; the others see its dense output.
+            linear = SparseLinear if sparse_input and not layers else nn.Linear
+            layers += [linear(width, size), nn.ReLU()]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = size
-        self.features = nn.Sequential(nn.Flatten(), *layers)
+        self.features = nn.Sequential(RowFlatten(), *layers)
         self.classifier = nn.Linear(width, n_classes)
 
     def forward(self, X):

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ._base import BaseNoisyClassifier, fill_doc
+from ._sparse import SparseBatch
 from ._training import NoisyLabelNet
 from ._validation import Epochs, Number, Option
 from .losses import get_loss
@@ -402,7 +403,10 @@ class NeighborMixClassifier(BaseNoisyClassifier):
         module.eval()
         try:
             with torch.no_grad():
-                forward_with_representation(module, torch.as_tensor(X[:2]))
+                rows = X[:2]  # an array, a tensor, or a batch of sparse rows
+                if not isinstance(rows, (torch.Tensor, SparseBatch)):
+                    rows = torch.as_tensor(rows)
+                forward_with_representation(module, rows)
         finally:
             module.train()
 

@@ -4,6 +4,7 @@ X, with the same results as the same data given dense."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.datasets import make_classification
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline
@@ -12,7 +13,8 @@ from test_estimators import ESTIMATORS
 
 from sknoisy import AutoClassifier, FilterClassifier, RobustLossClassifier, _base, _training
 from sknoisy._base import feature_statistics
-from sknoisy._sparse import SparseRows, canonical_csr, sparse_feature_statistics
+from sknoisy._sparse import SparseBatch, SparseRows, canonical_csr, sparse_feature_statistics
+from sknoisy.modules import MLP
 
 SMALL = dict(max_epochs=8, hidden_layer_sizes=(32,), random_state=0)
 
@@ -227,3 +229,125 @@ def test_full_passes_over_wide_sparse_rows_stay_small(monkeypatch):
     NeighborMixClassifier(max_epochs=4, hidden_layer_sizes=(16,), batch_size=128,
                           random_state=0, augment_noise=0.0).fit(csr, y)  # fmt: skip
     assert max(recorder.rows) == 300
+
+
+# -- the first layer on sparse rows --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sparse_rows_and_dense():
+    """20 rows of 50 features (80% zeros), as SparseRows that give SparseBatch batches
+    and as the same rows dense and scaled."""
+    matrix = sp.random(20, 50, density=0.2, format="csr", dtype=np.float32, random_state=0)
+    scale = np.linspace(0.5, 2.0, 50)
+    dense = torch.tensor(matrix.toarray() / scale, dtype=torch.float32)
+    return SparseRows(matrix, None, scale, sparse_batches=True), dense
+
+
+def _mixed(X, index, neighbours, weights, condition, other):
+    """What the methods do to a batch: mixup, neighbour mixing, choosing between views."""
+    batch = X[index]
+    mixup = 0.7 * batch + 0.3 * batch[torch.tensor([2, 0, 3, 1])]
+    members = torch.cat([batch[:, None], X[neighbours]], dim=1)
+    neighbour_mix = (weights.view(*weights.shape, 1) * members).sum(dim=1)
+    chosen = torch.where(condition.view(-1, 1), batch, other)
+    return batch, mixup, neighbour_mix, chosen
+
+
+def test_sparse_batches_give_the_first_layer_of_the_dense_rows(sparse_rows_and_dense):
+    rows, dense = sparse_rows_and_dense
+    torch.manual_seed(0)
+    net = MLP(50, 3, hidden_layer_sizes=(8,), sparse_input=True)
+    index = torch.tensor([3, 5, 7, 1])
+    neighbours = torch.tensor([[1, 2], [3, 4], [5, 6], [7, 8]])
+    weights = torch.rand(4, 3)
+    condition = torch.tensor([True, False, True, False])
+    others = torch.tensor([9, 10, 11, 12])
+    on_sparse = _mixed(rows, index, neighbours, weights, condition, rows[others])
+    on_dense = _mixed(dense, index, neighbours, weights, condition, dense[others])
+    for sparse_batch, dense_batch in zip(on_sparse, on_dense, strict=True):
+        assert isinstance(sparse_batch, SparseBatch)
+        assert sparse_batch.shape == dense_batch.shape
+        torch.testing.assert_close(net(sparse_batch), net(dense_batch))
+    torch.testing.assert_close(net(rows[2:9]), net(dense[2:9]))
+
+
+def test_sparse_batches_refuse_what_would_make_them_dense(sparse_rows_and_dense):
+    rows, _ = sparse_rows_and_dense
+    batch = rows[0:4]
+    with pytest.raises(TypeError, match="one factor per row"):
+        batch * torch.ones(4, 50)
+    with pytest.raises(IndexError, match="leading dimensions"):
+        batch[:, 3]
+    with pytest.raises(ValueError, match="not yet mixed"):
+        (0.5 * batch + 0.5 * batch).augmented(noise=0.1)
+
+
+def test_sparse_augmentation_keeps_zeros_and_signs(sparse_rows_and_dense):
+    rows, _ = sparse_rows_and_dense
+    batch = rows[0:20]
+    torch.manual_seed(0)
+    view = batch.augmented(noise=0.5, mask=0.3)
+    before, after = batch.rows.to_dense(), view.rows.to_dense()
+    assert torch.all(after[before == 0] == 0)
+    assert torch.all(after * before >= 0)
+    dropped = (after == 0) & (before != 0)
+    assert 0.15 < dropped.sum() / (before != 0).sum() < 0.45
+    kept = (after != 0)
+    assert not torch.allclose(after[kept], before[kept])
+
+
+@pytest.fixture(scope="module")
+def wide_problem():
+    """A bag-of-words problem: 400 rows of 300 features, 3 classes, each row 8 words
+    of its class's 30 and 12 random ones; 30% of labels flipped. CSR and dense."""
+    rng = np.random.default_rng(0)
+    n, d, k = 400, 300, 3
+    topics = rng.integers(0, d, size=(k, 30))
+    y = rng.integers(0, k, n)
+    cols = [np.concatenate([rng.choice(topics[c], 8), rng.integers(0, d, 12)]) for c in y]
+    rows = np.repeat(np.arange(n), [len(c) for c in cols])
+    csr = sp.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, np.concatenate(cols))), shape=(n, d)
+    )
+    y_noisy = y.copy()
+    flipped = rng.random(n) < 0.3
+    y_noisy[flipped] = rng.integers(0, k, flipped.sum())
+    return csr, y_noisy, y
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_wide_sparse_rows_reach_the_first_layer_sparse(Estimator, wide_problem, monkeypatch):
+    csr, y_noisy, y = wide_problem
+    monkeypatch.setattr(_base, "SPARSE_FIRST_LAYER_MIN_FEATURES", 100)
+
+    def no_dense(*args, **kwargs):
+        raise AssertionError("sparse rows were made dense")
+
+    monkeypatch.setattr(SparseRows, "dense", no_dense)
+    clf = Estimator(max_epochs=12, hidden_layer_sizes=(32,), random_state=0).fit(
+        csr[:300], y_noisy[:300]
+    )
+    assert clf._sparse_first_layer
+    assert not clf.feature_mean_.any()  # scaled, not centred
+    # Learnt: well above the 1/3 of chance, on true labels of rows it has not seen.
+    assert np.mean(clf.predict(csr[300:]) == y[300:]) > 0.6
+    np.testing.assert_allclose(
+        clf.predict_proba(csr[300:].toarray()), clf.predict_proba(csr[300:]), atol=1e-6
+    )
+
+
+def test_wide_sparse_rows_go_dense_to_a_users_module(wide_problem, monkeypatch):
+    csr, y_noisy, _ = wide_problem
+    monkeypatch.setattr(_base, "SPARSE_FIRST_LAYER_MIN_FEATURES", 100)
+    module = torch.nn.Sequential(torch.nn.Linear(300, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    clf = RobustLossClassifier(module=module, max_epochs=2, random_state=0).fit(csr, y_noisy)
+    assert not clf._sparse_first_layer
+    assert clf.feature_mean_.any()
+
+
+def test_the_sparse_first_layer_steps_adam_without_copies(wide_problem, monkeypatch):
+    csr, y_noisy, _ = wide_problem
+    monkeypatch.setattr(_base, "SPARSE_FIRST_LAYER_MIN_FEATURES", 100)
+    clf = RobustLossClassifier(max_epochs=1, random_state=0).fit(csr, y_noisy)
+    assert clf.net_.optimizer_.defaults.get("fused") is (True if _base._FUSED_ADAM else None)
