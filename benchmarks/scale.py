@@ -34,6 +34,24 @@ around its default HistGradientBoostingClassifier. The latter converts the data 
 float64 (twice their size) before it fits, so it cannot meet the bound, and it is
 measured up to 10^5 rows only (``MAX_SIZE``).
 
+Hashed text (``--hashing``)
+---------------------------
+The same measurement on sparse rows: ``n x 2^18`` float32 CSR rows with about 100 stored
+values each, as ``HashingVectorizer`` gives for short documents (10 classes, 40%
+symmetric label noise), for ``HASHING_ESTIMATORS``: ``AutoClassifier`` (the estimator to
+start with, whose candidates include label cleaning around a logistic regression for
+sparse input), and plain cross-entropy and DivideMix alone. Its bound adds what the
+networks themselves take, which here is no constant: the first layer has 2^18 x 256
+weights::
+
+    peak <= 2 x the sparse data + 64 B x n_samples x n_classes
+            + 16 B x the parameters of the networks trained at once + 256 MiB
+
+(each parameter, its gradient and Adam's two moments in float32; two networks for
+DivideMix, and for AutoClassifier, whose largest candidate is DivideMix).
+``--hashing`` writes ``scale_hashing.md`` and ``scale_hashing.csv``; its default size is
+200,000 rows.
+
 Running it
 ----------
 ``make scale`` (``.venv/bin/python -m benchmarks.scale``) runs every estimator at every
@@ -94,6 +112,16 @@ ESTIMATORS = (
 # so FilterClassifier around it cannot meet the bound; it is measured up to this size
 # only (at 10^6 rows its cross-validation alone takes about a quarter of an hour).
 MAX_SIZE = {"FilterClassifier(HGB)": 100_000}
+# The hashed-text problem (--hashing).
+HASHING_FEATURES = 2**18
+HASHING_NNZ = 100
+# Terms drawn a row: with Zipf's repeats, about HASHING_NNZ distinct ones.
+HASHING_DRAWS = 160
+HASHING_SIZES = (200_000,)
+HASHING_ESTIMATORS = ("AutoClassifier", "RobustLossClassifier", "DivideMixClassifier")
+HASHING_CONSTANT_MB = 256
+# Bytes per parameter while it trains: the value, its gradient and Adam's two moments.
+BYTES_PER_PARAMETER = 16
 HERE = Path(__file__).resolve().parent
 FIELDS = [
     "estimator", "n_samples", "status", "fit_s", "data_mb", "fit_peak_mb", "bound_mb",
@@ -110,6 +138,14 @@ def make_estimator(name):
             max_epochs=MAX_EPOCHS, batch_size=BATCH_SIZE, device="cpu", random_state=0
         )
 
+    if name == "AutoClassifier":
+        from sknoisy.auto import default_candidates
+
+        candidates = default_candidates(
+            random_state=0, sparse=True, max_epochs=MAX_EPOCHS, batch_size=BATCH_SIZE,
+            device="cpu",
+        )  # fmt: skip
+        return sknoisy.AutoClassifier(candidates, random_state=0)
     if name == "FilterClassifier(HGB)":
         return sknoisy.FilterClassifier(cv=3, random_state=0)
     if name == "FilterClassifier(RobustLossClassifier)":
@@ -135,6 +171,71 @@ def make_data(n_samples, seed=0, chunk=100_000):
         X[rows] += means[y[rows]]
     y_noisy = make_label_noise(y, "symmetric", NOISE_RATE, random_state=seed)
     return X, np.asarray(y_noisy, dtype=np.int64)
+
+
+def make_hashing_data(n_samples, seed=0, chunk=50_000):
+    """``n_samples x 2^18`` float32 CSR rows like ``HashingVectorizer``'s of short
+    documents, and noisy labels of 10 classes (40% symmetric noise).
+
+    Each row draws ``HASHING_DRAWS`` terms, about ``HASHING_NNZ`` distinct ones: 30%
+    from its class's 1,000 and the others Zipf-distributed over every bucket (a few
+    common terms, a long tail); the counts become ``1 + log(count)`` and each row has
+    unit L2 norm.
+    """
+    import scipy.sparse as sp
+
+    from sknoisy import make_label_noise
+
+    rng = np.random.default_rng(seed)
+    buckets = rng.permutation(HASHING_FEATURES)
+    topics = rng.integers(HASHING_FEATURES, size=(N_CLASSES, 1000))
+    y = rng.integers(N_CLASSES, size=n_samples)
+    blocks = []
+    for start in range(0, n_samples, chunk):
+        labels = y[start : start + chunk]
+        rank = np.minimum(rng.zipf(1.3, size=(len(labels), HASHING_DRAWS)), HASHING_FEATURES)
+        columns = buckets[rank - 1]
+        on_topic = rng.random(columns.shape) < 0.3
+        topic_terms = topics[labels[:, None], rng.integers(1000, size=columns.shape)]
+        columns = np.where(on_topic, topic_terms, columns)
+        rows = np.repeat(np.arange(len(labels)), HASHING_DRAWS)
+        block = sp.csr_matrix(
+            (np.ones(columns.size, np.float32), (rows, columns.ravel())),
+            shape=(len(labels), HASHING_FEATURES),
+        )
+        block.sum_duplicates()
+        block.data = 1 + np.log(block.data)
+        norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1)).ravel())
+        block.data /= np.repeat(norms, np.diff(block.indptr)).astype(np.float32)
+        blocks.append(block)
+    X = sp.vstack(blocks, format="csr", dtype=np.float32)
+    y_noisy = make_label_noise(y, "symmetric", NOISE_RATE, random_state=seed)
+    return X, np.asarray(y_noisy, dtype=np.int64)
+
+
+def sparse_nbytes(X):
+    """Bytes a CSR matrix holds: values, column indices and row pointers."""
+    return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+
+
+def network_parameters(n_features, n_classes):
+    """Parameters of the default network (``MLP``, hidden layers 256 and 256)."""
+    sizes = [n_features, 256, 256, n_classes]
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+def hashing_files(data_dir, n_samples):
+    """The hashed-text size's ``.npz`` and ``.npy`` files, generated on first use."""
+    import scipy.sparse as sp
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    X_file = data_dir / f"hashing_X_{n_samples}.npz"
+    y_file = data_dir / f"hashing_y_{n_samples}.npy"
+    if not (X_file.exists() and y_file.exists()):
+        X, y = make_hashing_data(n_samples)
+        sp.save_npz(X_file, X, compressed=False)
+        np.save(y_file, y)
+    return X_file, y_file
 
 
 def data_files(data_dir, n_samples):
@@ -165,16 +266,23 @@ def _reset_peak():
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def measure(name, n_samples, data_dir):
+def measure(name, n_samples, data_dir, hashing=False):
     """Fit one estimator on one size in this process; returns a result row (dict)."""
-    X_file, y_file = data_files(data_dir, n_samples)
-    warmup_X, warmup_y = make_data(256, seed=1)
+    if hashing:
+        import scipy.sparse as sp
+
+        X_file, y_file = hashing_files(data_dir, n_samples)
+        warmup_X, warmup_y = make_hashing_data(256, seed=1)
+    else:
+        X_file, y_file = data_files(data_dir, n_samples)
+        warmup_X, warmup_y = make_data(256, seed=1)
     make_estimator(name).fit(warmup_X, warmup_y)
     del warmup_X, warmup_y
     gc.collect()
     base_kb = _status_kb("VmRSS")
 
-    X, y = np.load(X_file), np.load(y_file)
+    X = sp.load_npz(X_file) if hashing else np.load(X_file)
+    y = np.load(y_file)
     estimator = make_estimator(name)
     _reset_peak()
     start = time.perf_counter()
@@ -190,13 +298,20 @@ def measure(name, n_samples, data_dir):
     if not np.all(np.isfinite(proba)):
         raise FloatingPointError("predict_proba returned non-finite values")
 
-    bound = 2 * X.nbytes + BYTES_PER_ROW_CLASS * n_samples * N_CLASSES + CONSTANT_MB * 2**20
-    return {
+    data_bytes = sparse_nbytes(X) if hashing else X.nbytes
+    bound = 2 * data_bytes + BYTES_PER_ROW_CLASS * n_samples * N_CLASSES
+    if hashing:
+        networks = 1 if name == "RobustLossClassifier" else 2
+        parameters = network_parameters(HASHING_FEATURES, N_CLASSES)
+        bound += BYTES_PER_PARAMETER * parameters * networks + HASHING_CONSTANT_MB * 2**20
+    else:
+        bound += CONSTANT_MB * 2**20
+    row = {
         "estimator": name,
         "n_samples": n_samples,
         "status": "ok",
         "fit_s": round(fit_s, 2),
-        "data_mb": round(X.nbytes / 2**20, 1),
+        "data_mb": round(data_bytes / 2**20, 1),
         "fit_peak_mb": round(fit_peak_kb / 1024, 1),
         "bound_mb": round(bound / 2**20, 1),
         "within_bound": fit_peak_kb * 1024 <= bound,
@@ -204,12 +319,15 @@ def measure(name, n_samples, data_dir):
         "predict_peak_mb": round(predict_peak_kb / 1024, 1),
         "error": "",
     }
+    if hashing:
+        row["chosen"] = getattr(estimator, "best_name_", "")
+    return row
 
 
-def run_in_subprocess(name, n_samples, data_dir):
+def run_in_subprocess(name, n_samples, data_dir, hashing=False):
     """:func:`measure` in a fresh interpreter; a crash becomes an ``error`` row."""
     command = [sys.executable, "-m", "benchmarks.scale", "--worker", name, str(n_samples),
-               "--data-dir", str(data_dir)]  # fmt: skip
+               "--data-dir", str(data_dir)] + (["--hashing"] if hashing else [])  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
     if done.returncode == 0:
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -330,6 +448,51 @@ def summary(rows):
     return "\n".join(lines) + "\n"
 
 
+HASHING_FIELDS = [*FIELDS[:-1], "chosen", "error"]
+
+
+def hashing_report(rows, command):
+    """scale_hashing.md: the hashed-text fits against their bound."""
+    import torch
+
+    parameters = network_parameters(HASHING_FEATURES, N_CLASSES)
+    lines = [
+        "# Fit time and peak memory on hashed text",
+        "",
+        "Measured with `benchmarks/scale.py --hashing`:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"- CPU, {os.cpu_count()} cores; torch {torch.__version__}",
+        f"- data: n x 2^18 float32 CSR, about {HASHING_NNZ} stored values a row, "
+        f"{N_CLASSES} classes, {NOISE_RATE:.0%} symmetric label noise; never made dense",
+        f"- networks: defaults (the first layer alone {HASHING_FEATURES:,} x 256 weights; "
+        f"{parameters:,} parameters a network), max_epochs={MAX_EPOCHS}, "
+        f"batch_size={BATCH_SIZE}, device='cpu'",
+        f"- bound = 2 x the sparse data + {BYTES_PER_ROW_CLASS} B x n_samples x n_classes + "
+        f"{BYTES_PER_PARAMETER} B x the parameters of the networks trained at once (two for "
+        f"DivideMix and AutoClassifier) + {HASHING_CONSTANT_MB} MiB",
+        "",
+        "| estimator | n | fit (s) | data (MiB) | fit peak (MiB) | bound (MiB) | "
+        "within bound | predict_proba (s) | predict_proba peak (MiB) | chosen |",
+        "|---|---:|---:|---:|---:|---:|:---:|---:|---:|---|",
+    ]
+    for row in rows:
+        if row["status"] != "ok":
+            name, n = row["estimator"], row["n_samples"]
+            lines.append(f"| `{name}` | {n:,} | error: {row['error']} ||||||||")
+            continue
+        within = "yes" if str(row["within_bound"]) == "True" else "**no**"
+        lines.append(
+            f"| `{row['estimator']}` | {row['n_samples']:,} | {float(row['fit_s']):.1f} | "
+            f"{row['data_mb']} | {row['fit_peak_mb']} | {row['bound_mb']} | {within} | "
+            f"{float(row['predict_s']):.2f} | {row['predict_peak_mb']} | {row.get('chosen', '')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_reports(rows, output, command):
     (output / "scale.md").write_text(report(rows, command))
     (output / "scale_summary.md").write_text(summary(rows))
@@ -356,12 +519,18 @@ def main(argv=None):
         action="store_true",
         help="rewrite scale.md and scale_summary.md from the output's scale.csv",
     )
+    parser.add_argument(
+        "--hashing", action="store_true", help="the hashed-text problem (sparse rows)"
+    )
     parser.add_argument("--worker", nargs=2, metavar=("ESTIMATOR", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        print(json.dumps(measure(args.worker[0], int(args.worker[1]), args.data_dir)))
+        row = measure(args.worker[0], int(args.worker[1]), args.data_dir, args.hashing)
+        print(json.dumps(row))
         return 0
+    if args.hashing:
+        return hashing_main(args, argv)
     if args.report_only:
         # The measuring command, as the existing report gives it.
         previous = (args.output / "scale.md").read_text().split("```")[1].strip()
@@ -388,6 +557,36 @@ def main(argv=None):
     command = shlex.join([".venv/bin/python", "-m", "benchmarks.scale", *(argv or sys.argv[1:])])
     write_reports(rows, args.output, command)
     failed = [r for r in rows if r["status"] != "ok" or not r["within_bound"]]
+    return 1 if args.check and failed else 0
+
+
+def hashing_main(args, argv):
+    """``--hashing``: each row is appended to scale_hashing.csv as it is measured, and
+    the (estimator, size) pairs already there are not measured again."""
+    given = argv if argv is not None else sys.argv[1:]
+    names = HASHING_ESTIMATORS if "--estimators" not in given else args.estimators.split(",")
+    unknown = sorted(set(names) - set(HASHING_ESTIMATORS))
+    if unknown:
+        raise SystemExit(f"unknown estimators {unknown}; choose from {list(HASHING_ESTIMATORS)}")
+    sizes = HASHING_SIZES if "--sizes" not in given else [int(n) for n in args.sizes.split(",")]
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / "scale_hashing.csv"
+    rows = read_rows(path) if path.exists() else []
+    done = {(row["estimator"], row["n_samples"]) for row in rows}
+    for n in sizes:
+        for name in names:
+            if (name, n) in done:
+                continue
+            row = run_in_subprocess(name, n, args.data_dir, hashing=True)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            with open(path, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=HASHING_FIELDS, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(rows)
+    command = shlex.join([".venv/bin/python", "-m", "benchmarks.scale", *given])
+    (args.output / "scale_hashing.md").write_text(hashing_report(rows, command))
+    failed = [r for r in rows if r["status"] != "ok" or str(r["within_bound"]) != "True"]
     return 1 if args.check and failed else 0
 
 

@@ -327,7 +327,7 @@ class SparseBatch:
         ``(n_features, width)``: a first layer's output."""
         # In float32 under mixed precision too: sparse products have no 16-bit kernels.
         with torch.autocast(self.device.type, enabled=False):
-            products = torch.sparse.mm(self.rows, weight.float())
+            products = _SparseProduct.apply(self.rows, weight.float())
         out = (self.weights.unsqueeze(-1) * products[self.members]).sum(dim=-2)
         return out if bias is None else out + bias
 
@@ -348,6 +348,31 @@ class SparseBatch:
             self.rows.crow_indices(), self.rows.col_indices(), values, self.rows.shape
         )
         return SparseBatch(rows, self.weights, self.members)
+
+
+class _SparseProduct(torch.autograd.Function):
+    """``rows @ weight`` for sparse CSR ``rows`` and a dense ``weight``, whose gradient
+    for ``weight`` is made in place in one new tensor of its size: each stored value's
+    row of the output gradient, added to the weight row of its feature. (torch's own
+    gradient of ``torch.sparse.mm`` makes temporaries of the weight's size.)"""
+
+    @staticmethod
+    def forward(ctx, rows, weight):
+        ctx.save_for_backward(rows)
+        ctx.weight_shape = weight.shape
+        return torch.sparse.mm(rows, weight)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (rows,) = ctx.saved_tensors
+        crow = rows.crow_indices()
+        row_of_value = torch.repeat_interleave(
+            torch.arange(rows.shape[0], device=crow.device), crow.diff()
+        )
+        contributions = rows.values()[:, None] * grad_output[row_of_value]
+        grad = grad_output.new_zeros(ctx.weight_shape)
+        grad.index_add_(0, rows.col_indices(), contributions)
+        return None, grad
 
 
 def _padded(weights, members, width):

@@ -74,6 +74,14 @@ def _pass_rows(X):
     return _FULL_PASS_BATCH
 
 
+def _all_finite(tensor, chunk=2**22):
+    """Whether every value of ``tensor`` is finite, checked a chunk at a time: on a
+    whole first layer of sparse input's width, ``torch.isfinite`` makes temporaries
+    of its size."""
+    values = tensor.detach().reshape(-1)
+    return all(bool(torch.isfinite(part).all()) for part in values.split(chunk))
+
+
 class NonFiniteError(ValueError, FloatingPointError):
     """Training or prediction produced NaN or infinity.
 
@@ -396,7 +404,7 @@ class NoisyLabelNet(NeuralNet):
             # there is nothing to estimate label quality from.
             raise KeyboardInterrupt("training stopped before its first epoch ended; not fitted")
         for module in self.networks():
-            if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
+            if not all(_all_finite(p) for p in module.parameters()):
                 raise NonFiniteError(
                     "the network's weights became non-finite during training; lower lr or "
                     "scale the features (standardize=True, the default, or a StandardScaler)"

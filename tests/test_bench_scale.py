@@ -60,3 +60,30 @@ def test_a_short_run_measures_in_subprocesses_and_writes_the_reports(tmp_path):
 def test_a_failing_fit_becomes_an_error_row(tmp_path):
     row = scale.run_in_subprocess("NoSuchClassifier", 600, tmp_path)
     assert row["status"] == "error" and "NoSuchClassifier" in row["error"]
+
+
+def test_hashed_text_rows_are_sparse_with_about_100_terms():
+    X, y = scale.make_hashing_data(2000)
+    assert X.format == "csr" and X.dtype == np.float32 and X.has_canonical_format
+    assert X.shape == (2000, scale.HASHING_FEATURES)
+    assert 85 <= X.nnz / X.shape[0] <= 115
+    np.testing.assert_allclose(np.asarray(X.multiply(X).sum(axis=1)).ravel(), 1.0, rtol=1e-5)
+    assert set(np.unique(y)) == set(range(scale.N_CLASSES))
+    X_again, _ = scale.make_hashing_data(2000)
+    assert (X != X_again).nnz == 0
+
+
+def test_the_hashed_text_run_measures_the_sparse_fit_and_resumes(tmp_path):
+    argv = ["--hashing", "--sizes", "600", "--estimators", "RobustLossClassifier",
+            "--output", str(tmp_path), "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    assert scale.main(argv) == 0
+    with (tmp_path / "scale_hashing.csv").open(newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["status"] == "ok", row["error"]
+    # The bound counts the network's 2^18 x 256 first layer and its Adam state.
+    parameters = scale.network_parameters(scale.HASHING_FEATURES, scale.N_CLASSES)
+    assert float(row["bound_mb"]) > 16 * parameters / 2**20
+    assert "| `RobustLossClassifier` | 600 |" in (tmp_path / "scale_hashing.md").read_text()
+    modified = (tmp_path / "scale_hashing.csv").stat().st_mtime_ns
+    assert scale.main(argv) == 0  # measured already: not again
+    assert (tmp_path / "scale_hashing.csv").stat().st_mtime_ns == modified

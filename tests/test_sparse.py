@@ -351,3 +351,15 @@ def test_the_sparse_first_layer_steps_adam_without_copies(wide_problem, monkeypa
     monkeypatch.setattr(_base, "SPARSE_FIRST_LAYER_MIN_FEATURES", 100)
     clf = RobustLossClassifier(max_epochs=1, random_state=0).fit(csr, y_noisy)
     assert clf.net_.optimizer_.defaults.get("fused") is (True if _base._FUSED_ADAM else None)
+
+
+def test_the_sparse_product_has_the_dense_gradient(sparse_rows_and_dense):
+    rows, dense = sparse_rows_and_dense
+    weight = torch.randn(50, 5, requires_grad=True)
+    index, partner = torch.tensor([1, 2, 3, 2]), torch.tensor([3, 0, 1, 2])
+    batch = rows[index]
+    (((0.3 * batch + 0.7 * batch[partner]).linear(weight)) ** 2).sum().backward()
+    on_sparse, weight.grad = weight.grad, None
+    batch = dense[index]
+    (((0.3 * batch + 0.7 * batch[partner]) @ weight) ** 2).sum().backward()
+    torch.testing.assert_close(on_sparse, weight.grad)
