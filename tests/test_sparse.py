@@ -363,3 +363,15 @@ def test_the_sparse_product_has_the_dense_gradient(sparse_rows_and_dense):
     batch = dense[index]
     (((0.3 * batch + 0.7 * batch[partner]) @ weight) ** 2).sum().backward()
     torch.testing.assert_close(on_sparse, weight.grad)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_wide_sparse_rows_train_on_the_gpu(Estimator, wide_problem, monkeypatch):
+    csr, y_noisy, y = wide_problem
+    monkeypatch.setattr(_base, "SPARSE_FIRST_LAYER_MIN_FEATURES", 100)
+    clf = Estimator(max_epochs=12, hidden_layer_sizes=(32,), device="cuda", random_state=0)
+    clf.fit(csr[:300], y_noisy[:300])
+    assert clf._sparse_first_layer
+    assert clf.net_.module_.features[1].weight.device.type == "cuda"
+    assert np.mean(clf.predict(csr[300:]) == y[300:]) > 0.6

@@ -4,7 +4,8 @@
 # environment: what the machine lacks (skorch and its dependencies, pytest) is installed
 # from the wheels in .gpu-wheels/, which `make gpu-wheels` downloads beforehand (bring
 # the folder along). Then it
-#   1. runs the device tests (tests/test_devices.py: the CUDA-only ones run here);
+#   1. runs the device tests (tests/test_devices.py, and the sparse first layer's in
+#      tests/test_sparse.py: the CUDA-only ones run here);
 #   2. times every estimator on CUDA at 50,000 rows (benchmarks/speed.py, one repeat);
 #   3. times plain cross-entropy and the recommended estimator at 1,000,000 rows;
 # and writes the outputs and the speed tables to DIR, to be committed. About 5 minutes
@@ -32,7 +33,8 @@ fi
 
 export PYTHONPATH=$PWD OMP_NUM_THREADS=4
 status=0
-"$PY" -m pytest -q -p no:cacheprovider -o addopts="-ra" tests/test_devices.py 2>&1 \
+"$PY" -m pytest -q -p no:cacheprovider -o addopts="-ra" tests/test_devices.py \
+    tests/test_sparse.py -k "not test_sparse.py or gpu" 2>&1 \
     | tee "$OUT/tests_devices.txt" || status=1
 "$PY" -m benchmarks.speed --device cuda --n-samples 50000 --repeats 1 2>&1 \
     | tee "$OUT/speed_cuda_50000.txt" || status=1
