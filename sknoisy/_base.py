@@ -105,7 +105,9 @@ standardize : bool, default=True
         when a ``Pipeline`` already scales the features (where it is harmless: data
         already standardised are left almost unchanged). The networks in ``net_`` see
         the standardised rows. A sparse ``X`` stays sparse: its statistics come from
-        the stored values, and each batch is standardised as it is made dense.
+        the stored values, and each batch is standardised as it is made dense or, from
+        2^14 features on with the default network, by the first layer that takes it
+        sparse.
     module : None, torch.nn.Module subclass or instance, default=None
         The network. ``None`` builds an :class:`~sknoisy.modules.MLP` sized at fit time
         from ``n_features_in_`` and the number of classes. A class is called as
@@ -435,10 +437,8 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         )
         if self.standardize and sparse:
             # The matrix stays as it is; each batch is standardised as it is made dense,
-            # or only scaled where the first layer takes it sparse.
+            # or by the first layer that takes it sparse.
             feature_mean, feature_scale = sparse_feature_statistics(X)
-            if sparse_first_layer:
-                feature_mean = np.zeros_like(feature_mean)
         elif self.standardize:
             # One new float32 array at most: validation's own copy is overwritten.
             feature_mean, feature_scale = feature_statistics(X)
@@ -450,7 +450,7 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         callbacks = self._check_callbacks()
         device = resolve_device(self.device)
         if sparse_first_layer:
-            X = SparseRows(X, None, feature_scale, device, sparse_batches=True)
+            X = SparseRows(X, feature_mean, feature_scale, device, sparse_batches=True)
         elif sparse:
             X = SparseRows(X, feature_mean, feature_scale, device)
 
@@ -721,8 +721,9 @@ class BaseNoisyClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             # Batches reach the first layer sparse, dense input too (as a copy of its
             # non-zero values only).
             rows = SparseRows(
-                canonical_csr(X), None, self.feature_scale_, "cpu", sparse_batches=True
-            )
+                canonical_csr(X), self.feature_mean_, self.feature_scale_, "cpu",
+                sparse_batches=True,
+            )  # fmt: skip
             proba = self.net_.predict_proba(rows).astype(np.float64)
             if not np.all(np.isfinite(proba)):
                 raise NonFiniteError("the network produced non-finite probabilities")

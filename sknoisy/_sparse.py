@@ -8,9 +8,10 @@ with the statistics of the whole training matrix, computed from its stored value
 alone. Only a batch (or a block of rows being scored) is ever dense.
 
 From that many features on, the default network's first layer takes the rows sparse
-(:class:`SparseBatch`): nothing of size batch x n_features is made, and the rows are
-scaled without being centred, as ``StandardScaler(with_mean=False)`` does, because
-centring would make them dense.
+(:class:`SparseBatch`): nothing of size batch x n_features is made. They are
+standardised all the same: the first layer multiplies the sparse rows divided by
+``scale`` by its weights, and subtracts the product of ``mean / scale`` with them, which
+is its output on the dense, centred rows.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ class SparseRows:
     """Training rows held as a CSR matrix that index like a float32 tensor on
     ``device``: ``rows[key]`` (an int, a slice, or an index array or tensor of any
     shape) is those rows, dense and standardised with ``mean`` and ``scale`` when they
-    are given; with ``sparse_batches``, a :class:`SparseBatch` of them, divided by
-    ``scale`` (``mean`` must then be None).
+    are given; with ``sparse_batches``, a :class:`SparseBatch` of them, which stands
+    for the same standardised rows.
 
     Parameters
     ----------
@@ -86,8 +87,6 @@ class SparseRows:
     dtype = torch.float32
 
     def __init__(self, matrix, mean=None, scale=None, device="cpu", sparse_batches=False):
-        if sparse_batches and mean is not None:
-            raise ValueError("sparse batches are scaled, never centred: mean must be None")
         self.matrix = matrix
         self.mean = mean
         self.scale = scale
@@ -95,6 +94,11 @@ class SparseRows:
         self.shape = tuple(matrix.shape)
         self.sparse_batches = sparse_batches
         self._inverse_scale = None if scale is None else (1.0 / scale).astype(np.float32)
+        # What a sparse batch's first layer subtracts: the mean row, standardised.
+        self._offset = None
+        if sparse_batches and mean is not None:
+            offset = mean / (1.0 if scale is None else scale)
+            self._offset = torch.as_tensor(offset, dtype=torch.float32, device=self.device)
 
     def __len__(self):
         return self.shape[0]
@@ -131,9 +135,9 @@ class SparseRows:
     def __getitem__(self, key):
         if self.sparse_batches:
             if isinstance(key, slice):
-                return SparseBatch.of_rows(self.sparse(key))
+                return SparseBatch.of_rows(self.sparse(key), self._offset)
             index = _as_index(key)
-            batch = SparseBatch.of_rows(self.sparse(index.reshape(-1)))
+            batch = SparseBatch.of_rows(self.sparse(index.reshape(-1)), self._offset)
             return batch[torch.arange(index.size, device=self.device).reshape(index.shape)]
         if isinstance(key, slice):
             return torch.from_numpy(self.dense(key)).to(self.device)
@@ -186,8 +190,10 @@ class SparseBatch:
     batch, and that a first layer (:class:`~sknoisy.modules.SparseLinear`) takes without
     ever making it dense.
 
-    Each row of the batch is a weighted sum of sparse rows: row ``i`` is
-    ``sum_j weights[i, j] * rows[members[i, j]]``. A batch of training rows has one
+    Each row of the batch is a weighted sum of sparse rows, less as much of ``offset``:
+    row ``i`` is ``sum_j weights[i, j] * (rows[members[i, j]] - offset)``, for the
+    standardised rows ``(x - mean) / scale`` with ``rows`` holding ``x / scale`` and
+    ``offset`` being ``mean / scale``. A batch of training rows has one
     member of weight 1 per row; mixup (``lam * X + (1 - lam) * X[perm]``), neighbour
     mixing (a weighted sum over a row's neighbours) and a choice between two views
     (``torch.where``) give rows of several members. These are exact: the first layer is
@@ -205,21 +211,27 @@ class SparseBatch:
     weights : torch.Tensor of shape (..., n_members)
     members : torch.Tensor of int64, the shape of ``weights``
         Indices into ``rows``.
+    offset : torch.Tensor of shape (n_features,) or None
+        Subtracted from every row; None is zeros.
     """
 
     dtype = torch.float32
 
-    def __init__(self, rows, weights, members):
+    def __init__(self, rows, weights, members, offset=None):
         self.rows = rows
         self.weights = weights
         self.members = members
+        self.offset = offset
 
     @classmethod
-    def of_rows(cls, rows):
+    def of_rows(cls, rows, offset=None):
         """The batch of the rows themselves, one member each."""
         n = rows.shape[0]
         members = torch.arange(n, device=rows.device)[:, None]
-        return cls(rows, torch.ones((n, 1), device=rows.device), members)
+        return cls(rows, torch.ones((n, 1), device=rows.device), members, offset)
+
+    def _like(self, rows, weights, members):
+        return SparseBatch(rows, weights, members, self.offset)
 
     @property
     def shape(self):
@@ -236,7 +248,10 @@ class SparseBatch:
         return self.shape[0]
 
     def to(self, device):
-        return SparseBatch(self.rows.to(device), self.weights.to(device), self.members.to(device))
+        offset = None if self.offset is None else self.offset.to(device)
+        return SparseBatch(
+            self.rows.to(device), self.weights.to(device), self.members.to(device), offset
+        )
 
     def _leading(self, dim):
         """``dim`` as a non-negative index of a leading dimension (not the features)."""
@@ -251,7 +266,7 @@ class SparseBatch:
         consumed = sum(k is not None for k in key)
         if consumed >= self.dim() or any(k is Ellipsis for k in key):
             raise IndexError("sparse rows are indexed along their leading dimensions only")
-        return SparseBatch(self.rows, self.weights[key], self.members[key])
+        return self._like(self.rows, self.weights[key], self.members[key])
 
     def _scaled(self, factor):
         if isinstance(factor, torch.Tensor) and factor.dim() > 0:
@@ -260,13 +275,15 @@ class SparseBatch:
         elif not isinstance(factor, (int, float, torch.Tensor)):
             return NotImplemented
         weights = self.weights * factor
-        return SparseBatch(self.rows, weights, self.members.expand(weights.shape))
+        return self._like(self.rows, weights, self.members.expand(weights.shape))
 
     __mul__ = __rmul__ = _scaled
 
     def _on_rows_of(self, other):
         """``(rows, self's members, other's members)``: the two batches' members as
         indices into one stack of both batches' rows."""
+        if other.offset is not self.offset:
+            raise ValueError("only rows of the same training data combine")
         rows = _stack_rows(self.rows, other.rows)
         offset = 0 if rows is self.rows else self.rows.shape[0]
         return rows, self.members, other.members + offset
@@ -280,7 +297,7 @@ class SparseBatch:
         first = (*lead, members.shape[-1])
         second = (*lead, other_members.shape[-1])
         weights = [self.weights.expand(first), other.weights.expand(second)]
-        return SparseBatch(
+        return self._like(
             rows,
             torch.cat(weights, -1),
             torch.cat([members.expand(first), other_members.expand(second)], -1),
@@ -291,7 +308,7 @@ class SparseBatch:
         dim = self._leading(dim)
         weights = self.weights.movedim(dim, -2).flatten(-2)
         members = self.members.expand(self.weights.shape).movedim(dim, -2).flatten(-2)
-        return SparseBatch(self.rows, weights, members)
+        return self._like(self.rows, weights, members)
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -315,7 +332,7 @@ class SparseBatch:
             width = max(members.shape[-1], other_members.shape[-1])
             weights, members = _padded(result.weights, members, width)
             other_weights, other_members = _padded(other.weights, other_members, width)
-            result = SparseBatch(
+            result = result._like(
                 rows,
                 torch.cat([weights, other_weights], dim),
                 torch.cat([members, other_members], dim),
@@ -327,8 +344,10 @@ class SparseBatch:
         ``(n_features, width)``: a first layer's output."""
         # In float32 under mixed precision too: sparse products have no 16-bit kernels.
         with torch.autocast(self.device.type, enabled=False):
-            products = _SparseProduct.apply(self.rows, weight.float())
+            products, centre = _SparseProduct.apply(self.rows, weight.float(), self.offset)
         out = (self.weights.unsqueeze(-1) * products[self.members]).sum(dim=-2)
+        if self.offset is not None:
+            out = out - self.weights.sum(dim=-1, keepdim=True) * centre
         return out if bias is None else out + bias
 
     def augmented(self, noise=0.0, mask=0.0):
@@ -347,24 +366,27 @@ class SparseBatch:
         rows = _csr_tensor(
             self.rows.crow_indices(), self.rows.col_indices(), values, self.rows.shape
         )
-        return SparseBatch(rows, self.weights, self.members)
+        return self._like(rows, self.weights, self.members)
 
 
 class _SparseProduct(torch.autograd.Function):
-    """``rows @ weight`` for sparse CSR ``rows`` and a dense ``weight``, whose gradient
-    for ``weight`` is made in place in one new tensor of its size: each stored value's
-    row of the output gradient, added to the weight row of its feature. (torch's own
-    gradient of ``torch.sparse.mm`` makes temporaries of the weight's size.)"""
+    """``(rows @ weight, offset @ weight)`` for sparse CSR ``rows``, a dense ``weight``
+    and a dense ``offset`` (or None: the second is zeros), whose gradient for
+    ``weight`` is made in place in one new tensor of its size: each stored value's row
+    of the output gradient added to the weight row of its feature, and the offset's
+    outer product with its output's gradient. (torch's own gradients of these products
+    make temporaries of the weight's size.)"""
 
     @staticmethod
-    def forward(ctx, rows, weight):
-        ctx.save_for_backward(rows)
+    def forward(ctx, rows, weight, offset):
+        ctx.save_for_backward(rows, offset)
         ctx.weight_shape = weight.shape
-        return torch.sparse.mm(rows, weight)
+        centre = weight.new_zeros(weight.shape[1]) if offset is None else offset @ weight
+        return torch.sparse.mm(rows, weight), centre
 
     @staticmethod
-    def backward(ctx, grad_output):
-        (rows,) = ctx.saved_tensors
+    def backward(ctx, grad_output, grad_centre):
+        rows, offset = ctx.saved_tensors
         crow = rows.crow_indices()
         row_of_value = torch.repeat_interleave(
             torch.arange(rows.shape[0], device=crow.device), crow.diff()
@@ -372,7 +394,9 @@ class _SparseProduct(torch.autograd.Function):
         contributions = rows.values()[:, None] * grad_output[row_of_value]
         grad = grad_output.new_zeros(ctx.weight_shape)
         grad.index_add_(0, rows.col_indices(), contributions)
-        return None, grad
+        if offset is not None and grad_centre is not None:
+            grad.addr_(offset, grad_centre)
+        return None, grad, None
 
 
 def _padded(weights, members, width):

@@ -9,10 +9,10 @@ from torch import nn
 
 from ._sparse import SparseBatch
 
-__all__ = ["MLP", "RowFlatten", "SparseLinear", "forward_with_representation", "reset_parameters"]
+__all__ = ["MLP", "SparseLinear", "forward_with_representation", "reset_parameters"]
 
 
-class RowFlatten(nn.Flatten):
+class _RowFlatten(nn.Flatten):
     """``nn.Flatten`` that passes sparse rows (:class:`~sknoisy._sparse.SparseBatch`) on
     as they are: they are flat already."""
 
@@ -27,11 +27,22 @@ class SparseLinear(nn.Module):
     Its weight is stored ``(in_features, out_features)``, the transpose of
     ``nn.Linear``'s, so that the product with sparse rows reads and its gradient writes
     one contiguous row per stored feature: its cost follows the rows' stored values, not
-    ``batch x in_features``. Initialised as ``nn.Linear`` is.
+    ``batch x in_features``. Initialised with the values ``nn.Linear`` draws.
 
     Parameters
     ----------
-    in_features, out_features : int
+    in_features : int
+        Width of the rows.
+    out_features : int
+        Width of the output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = SparseLinear(4, 2)
+    >>> rows = torch.eye(4)[:3]
+    >>> torch.allclose(layer(rows), rows @ layer.weight + layer.bias)
+    True
     """
 
     def __init__(self, in_features, out_features):
@@ -42,10 +53,15 @@ class SparseLinear(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
-        nn.init.uniform_(self.weight, -bound, bound)
-        nn.init.uniform_(self.bias, -bound, bound)
+        # nn.Linear's own draws, in its layout, transposed: the same seed gives the same
+        # network as a first nn.Linear would (at the cost of one copy, at the start).
+        with torch.no_grad():
+            linear_layout = torch.empty(self.out_features, self.in_features)
+            nn.init.kaiming_uniform_(linear_layout, a=math.sqrt(5))
+            self.weight.copy_(linear_layout.t())
+            del linear_layout
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+            nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, X):
         if isinstance(X, SparseBatch):
@@ -108,7 +124,7 @@ class MLP(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = size
-        self.features = nn.Sequential(RowFlatten(), *layers)
+        self.features = nn.Sequential(_RowFlatten(), *layers)
         self.classifier = nn.Linear(width, n_classes)
 
     def forward(self, X):

@@ -11,7 +11,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from test_estimators import ESTIMATORS
 
-from sknoisy import AutoClassifier, FilterClassifier, RobustLossClassifier, _base, _training
+from sknoisy import (
+    AutoClassifier,
+    CoTeachingClassifier,
+    FilterClassifier,
+    RobustLossClassifier,
+    _base,
+    _training,
+)
 from sknoisy._base import feature_statistics
 from sknoisy._sparse import SparseBatch, SparseRows, canonical_csr, sparse_feature_statistics
 from sknoisy.modules import MLP
@@ -237,11 +244,11 @@ def test_full_passes_over_wide_sparse_rows_stay_small(monkeypatch):
 @pytest.fixture(scope="module")
 def sparse_rows_and_dense():
     """20 rows of 50 features (80% zeros), as SparseRows that give SparseBatch batches
-    and as the same rows dense and scaled."""
+    and as the same rows dense and standardised."""
     matrix = sp.random(20, 50, density=0.2, format="csr", dtype=np.float32, random_state=0)
-    scale = np.linspace(0.5, 2.0, 50)
-    dense = torch.tensor(matrix.toarray() / scale, dtype=torch.float32)
-    return SparseRows(matrix, None, scale, sparse_batches=True), dense
+    mean, scale = np.asarray(matrix.mean(axis=0)).ravel(), np.linspace(0.5, 2.0, 50)
+    dense = torch.tensor((matrix.toarray() - mean) / scale, dtype=torch.float32)
+    return SparseRows(matrix, mean, scale, sparse_batches=True), dense
 
 
 def _mixed(X, index, neighbours, weights, condition, other):
@@ -288,7 +295,7 @@ def test_sparse_augmentation_keeps_zeros_and_signs(sparse_rows_and_dense):
     batch = rows[0:20]
     torch.manual_seed(0)
     view = batch.augmented(noise=0.5, mask=0.3)
-    before, after = batch.rows.to_dense(), view.rows.to_dense()
+    before, after = batch.rows.to_dense(), view.rows.to_dense()  # the stored rows
     assert torch.all(after[before == 0] == 0)
     assert torch.all(after * before >= 0)
     dropped = (after == 0) & (before != 0)
@@ -329,12 +336,26 @@ def test_wide_sparse_rows_reach_the_first_layer_sparse(Estimator, wide_problem, 
         csr[:300], y_noisy[:300]
     )
     assert clf._sparse_first_layer
-    assert not clf.feature_mean_.any()  # scaled, not centred
     # Learnt: well above the 1/3 of chance, on true labels of rows it has not seen.
     assert np.mean(clf.predict(csr[300:]) == y[300:]) > 0.6
     np.testing.assert_allclose(
         clf.predict_proba(csr[300:].toarray()), clf.predict_proba(csr[300:]), atol=1e-6
     )
+
+
+@pytest.mark.parametrize("Estimator", [RobustLossClassifier, CoTeachingClassifier])
+def test_the_sparse_first_layer_fits_as_dense_batches_do(Estimator, wide_problem, monkeypatch):
+    """Without augmentation, the same training: the first layer's output on the sparse
+    rows is the one on the dense standardised rows."""
+    csr, y_noisy, _ = wide_problem
+    params = dict(max_epochs=12, hidden_layer_sizes=(32,), random_state=0)
+    dense_batches = Estimator(**params).fit(csr[:300], y_noisy[:300])
+    monkeypatch.setattr(_base, "SPARSE_FIRST_LAYER_MIN_FEATURES", 100)
+    sparse_batches = Estimator(**params).fit(csr[:300], y_noisy[:300])
+    assert sparse_batches._sparse_first_layer and not dense_batches._sparse_first_layer
+    agreement = np.mean(sparse_batches.predict(csr[300:]) == dense_batches.predict(csr[300:]))
+    assert agreement >= 0.99
+    np.testing.assert_allclose(sparse_batches.feature_mean_, dense_batches.feature_mean_)
 
 
 def test_wide_sparse_rows_go_dense_to_a_users_module(wide_problem, monkeypatch):
