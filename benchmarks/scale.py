@@ -573,6 +573,7 @@ def hashing_main(args, argv):
     path = args.output / "scale_hashing.csv"
     rows = read_rows(path) if path.exists() else []
     done = {(row["estimator"], row["n_samples"]) for row in rows}
+    command = shlex.join([".venv/bin/python", "-m", "benchmarks.scale", *given])
     for n in sizes:
         for name in names:
             if (name, n) in done:
@@ -580,11 +581,12 @@ def hashing_main(args, argv):
             row = run_in_subprocess(name, n, args.data_dir, hashing=True)
             rows.append(row)
             print(json.dumps(row), flush=True)
+            # Row by row, so that an interrupted run leaves its results behind.
             with open(path, "w", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=HASHING_FIELDS, extrasaction="ignore")
                 writer.writeheader()
                 writer.writerows(rows)
-    command = shlex.join([".venv/bin/python", "-m", "benchmarks.scale", *given])
+            (args.output / "scale_hashing.md").write_text(hashing_report(rows, command))
     (args.output / "scale_hashing.md").write_text(hashing_report(rows, command))
     failed = [r for r in rows if r["status"] != "ok" or str(r["within_bound"]) != "True"]
     return 1 if args.check and failed else 0
