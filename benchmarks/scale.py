@@ -351,6 +351,20 @@ def growth(rows, key):
     return slopes
 
 
+def table_row(row, extra=()):
+    """A report's table row for one measurement, with ``extra`` cells after the
+    measured ones."""
+    name, n = row["estimator"], int(row["n_samples"])
+    if row["status"] != "ok":
+        return f"| `{name}` | {n:,} | error: {row['error']} |" + "|" * (6 + len(extra))
+    within = "yes" if str(row["within_bound"]) == "True" else "**no**"
+    cells = [
+        f"{float(row['fit_s']):.1f}", row["data_mb"], row["fit_peak_mb"], row["bound_mb"],
+        within, f"{float(row['predict_s']):.2f}", row["predict_peak_mb"], *extra,
+    ]  # fmt: skip
+    return f"| `{name}` | {n:,} | " + " | ".join(str(cell) for cell in cells) + " |"
+
+
 def report(rows, command):
     import torch
 
@@ -387,17 +401,8 @@ def report(rows, command):
     for name in names:
         for n in sizes:
             row = by_key.get((name, n))
-            if row is None:
-                continue
-            if row["status"] != "ok":
-                lines.append(f"| `{name}` | {n:,} | error: {row['error']} |||||||")
-                continue
-            within = "yes" if str(row["within_bound"]) == "True" else "**no**"
-            lines.append(
-                f"| `{name}` | {n:,} | {float(row['fit_s']):.1f} | {row['data_mb']} | "
-                f"{row['fit_peak_mb']} | {row['bound_mb']} | {within} | "
-                f"{float(row['predict_s']):.2f} | {row['predict_peak_mb']} |"
-            )
+            if row is not None:
+                lines.append(table_row(row))
     lines += [
         "",
         "Growth: the slope of log(value) against log(n) between consecutive sizes "
@@ -479,17 +484,7 @@ def hashing_report(rows, command):
         "within bound | predict_proba (s) | predict_proba peak (MiB) | chosen |",
         "|---|---:|---:|---:|---:|---:|:---:|---:|---:|---|",
     ]
-    for row in rows:
-        if row["status"] != "ok":
-            name, n = row["estimator"], row["n_samples"]
-            lines.append(f"| `{name}` | {n:,} | error: {row['error']} ||||||||")
-            continue
-        within = "yes" if str(row["within_bound"]) == "True" else "**no**"
-        lines.append(
-            f"| `{row['estimator']}` | {row['n_samples']:,} | {float(row['fit_s']):.1f} | "
-            f"{row['data_mb']} | {row['fit_peak_mb']} | {row['bound_mb']} | {within} | "
-            f"{float(row['predict_s']):.2f} | {row['predict_peak_mb']} | {row.get('chosen', '')} |"
-        )
+    lines += [table_row(row, extra=(row.get("chosen", ""),)) for row in rows]
     return "\n".join(lines) + "\n"
 
 
