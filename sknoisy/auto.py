@@ -382,6 +382,9 @@ class AutoClassifier(LabelIssuesMixin, MetaEstimatorMixin, ClassifierMixin, Base
             for fit_rows, held_out in splits:
                 estimator = clone(template).fit(X[fit_rows], y[fit_rows], **fit_params(fit_rows))
                 right.append(estimator.predict(X[held_out]) == y[held_out])
+                # One fitted candidate at a time: a network's weights and optimizer
+                # state can be as large as the data.
+                del estimator
             correct[name] = np.concatenate(right).astype(np.float64)
             self.validation_scores_[name] = float(np.average(correct[name], weights=held_weight))
             if self.verbose:

@@ -1,3 +1,5 @@
+import weakref
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -261,6 +263,31 @@ def test_small_data_is_scored_by_cross_validation(n_rows, fits):
     _SizeRecorder.sizes = []
     AutoClassifier([("dummy", _SizeRecorder())], random_state=0).fit(X, y)
     assert _SizeRecorder.sizes == fits  # the folds (or the split), then the refit
+
+
+class _LiveFitRecorder(DummyClassifier):
+    """A DummyClassifier that records, at each fit, how many fitted instances are alive."""
+
+    fitted = weakref.WeakSet()
+    alive_at_fit = []
+
+    def fit(self, X, y, sample_weight=None):
+        _LiveFitRecorder.alive_at_fit.append(len(_LiveFitRecorder.fitted))
+        _LiveFitRecorder.fitted.add(self)
+        return super().fit(X, y, sample_weight)
+
+
+@pytest.mark.parametrize("n_rows", [400, 2500])
+def test_only_one_fitted_candidate_is_kept_at_a_time(n_rows):
+    # A fitted network holds its weights and optimizer state; keeping the last fold's
+    # model while the next candidate fits would double the peak memory.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n_rows, 2)), rng.integers(0, 2, size=n_rows)
+    _LiveFitRecorder.alive_at_fit = []
+    candidates = [("a", _LiveFitRecorder()), ("b", _LiveFitRecorder())]
+    AutoClassifier(candidates, random_state=0).fit(X, y)
+    assert len(_LiveFitRecorder.alive_at_fit) > 2
+    assert max(_LiveFitRecorder.alive_at_fit) == 0
 
 
 def test_verbose_reports_each_candidate_and_the_choice(blobs, capsys):
